@@ -1,0 +1,1 @@
+//! teamlog engine.
