@@ -1,1 +1,17 @@
-//! teamlog engine.
+//! teamlog's engine: Dropbox team-log events in, Panther-form NDJSON out.
+//!
+//! The data's way through the modules: [`framing`] (sources, decompression,
+//! chunks of whole lines) -> [`transform`] (parse, validate, normalize, driven
+//! by the [`schema`] plan; [`timestamp`] and [`indicators`] on the way) ->
+//! [`output`] (serialization helpers) -> [`pipeline`] (workers and the ordered
+//! writer) -> [`report`] (summary and stats). [`cli`] is the command line.
+
+pub mod cli;
+pub mod framing;
+pub mod indicators;
+pub mod output;
+pub mod pipeline;
+pub mod report;
+pub mod schema;
+pub mod timestamp;
+pub mod transform;

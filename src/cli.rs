@@ -1,0 +1,405 @@
+//! The command line: flags defined once, their doc comments are `--help`
+//! (SPEC §2–§9), and one function per mode.
+
+use crate::framing;
+use crate::output::{terminal_safe, RowIdGen};
+use crate::pipeline::{self, Settings, Sink};
+use crate::report::Stats;
+use crate::schema::Plan;
+use crate::timestamp::{self, Timestamp};
+use crate::transform::{RowIdMode, TransformOptions};
+use anyhow::{anyhow, Context};
+use clap::{Args, Parser, Subcommand};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Exit statuses (SPEC §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Every line was valid or blank (also: the reader of our output went away).
+    Ok = 0,
+    /// The run completed and some lines were rejected.
+    Rejects = 1,
+    /// Usage error, unreadable input, write failure, bad schema.
+    Fatal = 2,
+    /// Interrupted by SIGINT (128 + 2).
+    Interrupted = 130,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  zcat events.gz | teamlog > clean.ndjson
+  teamlog --rejects rejects.ndjson -o clean.ndjson dump-2024-*.ndjson.zst
+  teamlog -r archive/ --row-id content --parse-time 2024-01-01T00:00:00Z --stats stats.json
+  teamlog schema > dropbox.yml
+
+Exit status: 0 all lines valid or blank; 1 some lines rejected (all valid events
+were written); 2 fatal error (usage, unreadable input, write failure); 130 interrupted.";
+
+/// Turn Dropbox team-log events into validated, normalized, indicator-enriched
+/// NDJSON in Panther's Dropbox.TeamEvent form.
+///
+/// Reads raw events as the Dropbox API returns them (one JSON object per line,
+/// or whole API responses), from files or stdin, plain, gzip or zstd (detected
+/// from the bytes). Writes one normalized event per line in input order; every
+/// other line is accounted for as rejected (with a reason) or blank.
+#[derive(Parser, Debug)]
+#[command(name = "teamlog", version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the embedded Dropbox.TeamEvent schema (Panther YAML).
+    Schema,
+}
+
+/// Parses sizes such as `16777216`, `64K`, `1M`, `16MiB`, `1G`.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (try 1048576, 64K, 16M or 1G)"))?;
+    let mult: usize = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use K, M or G)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
+    timestamp::parse_rfc3339(s)
+        .ok_or_else(|| format!("{s:?} is not a timestamp like 2024-01-31T12:00:00Z"))
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{s:?}: expected a number of threads from 1 to 1024"
+        )),
+    }
+}
+
+fn parse_max_line(s: &str) -> Result<usize, String> {
+    let n = parse_size(s)?;
+    if !(1..=1 << 30).contains(&n) {
+        return Err(format!("{s:?}: expected 1 byte to 1G"));
+    }
+    Ok(n)
+}
+
+fn parse_chunk(s: &str) -> Result<usize, String> {
+    let n = parse_size(s)?;
+    if !(4096..=256 << 20).contains(&n) {
+        return Err(format!("{s:?}: expected 4K to 256M"));
+    }
+    Ok(n)
+}
+
+/// The normalizing filter's flags.
+#[derive(Args, Debug, Clone)]
+pub struct FilterArgs {
+    /// Input files, read in order; `-` or none reads stdin. Plain, gzip
+    /// (all members) or zstd, detected from the first bytes.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Read the files under directory arguments, sorted by path.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+
+    /// Write events to FILE instead of stdout. The file is written beside FILE
+    /// under a temporary name and renamed when the run succeeds, so a failed
+    /// or interrupted run never leaves a half-written FILE.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write one JSON record per rejected line (or envelope element) to FILE:
+    /// source, line, index, error, and the exact raw text (raw_base64 when it
+    /// is not UTF-8).
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+
+    /// Write the run's counts as JSON to FILE: totals, rejects by reason, and
+    /// a breakdown per input file.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+
+    /// No summary and no reject messages on stderr (the exit status still tells).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// How many rejects to describe on stderr when --rejects is not given.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub show_rejects: usize,
+
+    /// Worker threads [default: all cores]. 1 runs everything on one thread;
+    /// the output is byte-identical for any value.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
+
+    /// Use this Panther-style YAML schema instead of the embedded
+    /// Dropbox.TeamEvent one (see `teamlog schema` for the format).
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+
+    /// How p_row_id is made: `sequential` is unique within the run (Panther's
+    /// layout); `content` is a hash of the normalized event, so reruns agree and
+    /// exact duplicates share one id.
+    #[arg(long, value_enum, default_value_t = RowIdMode::Sequential, value_name = "MODE")]
+    pub row_id: RowIdMode,
+
+    /// Pin p_parse_time (RFC 3339, e.g. 2024-01-01T00:00:00Z) instead of the
+    /// run's start. With --row-id content the output is then reproducible.
+    #[arg(long, value_name = "TIMESTAMP", value_parser = parse_timestamp)]
+    pub parse_time: Option<Timestamp>,
+
+    /// Set p_source_id on every event.
+    #[arg(long, value_name = "ID")]
+    pub source_id: Option<String>,
+
+    /// Set p_source_label on every event.
+    #[arg(long, value_name = "LABEL")]
+    pub source_label: Option<String>,
+
+    /// Reject lines longer than this (without the line ending). Such a line is
+    /// never held in memory whole; its reject record keeps the first 4 KiB.
+    /// Accepts K, M, G suffixes; 1 byte to 1G.
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_max_line)]
+    pub max_line_bytes: usize,
+
+    /// Bytes handed to a worker at a time (4K to 256M). Memory in flight is
+    /// about 2 x threads (at most 32) x (chunk + longest line) x 2.
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_chunk)]
+    pub chunk_size: usize,
+}
+
+/// The temporary output file to remove if the run is interrupted.
+static PENDING_OUTPUT: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// On SIGINT/SIGTERM: remove the unfinished `-o` temp file and exit 130, so the
+/// target file is never touched by an interrupted run.
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if let Ok(mut p) = PENDING_OUTPUT.lock() {
+            if let Some(path) = p.take() {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        std::process::exit(Exit::Interrupted as i32);
+    });
+}
+
+/// Whether an error is a closed pipe downstream (`teamlog | head`): success.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes labelled with what is being written, keeping the error kind (so a
+/// broken pipe is still recognised).
+struct Named<W> {
+    inner: W,
+    name: String,
+}
+
+impl<W: Write> Named<W> {
+    fn wrap(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("cannot write to {}: {e}", self.name))
+    }
+}
+
+impl<W: Write> Write for Named<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.wrap(e))
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.inner.write_all(buf).map_err(|e| self.wrap(e))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.wrap(e))
+    }
+}
+
+/// The `-o` target: a temp file beside it, renamed into place on success.
+fn temp_output(target: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".teamlog-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {} for -o", dir.display()))?;
+    *PENDING_OUTPUT.lock().expect("not poisoned") = Some(tmp.path().to_path_buf());
+    Ok(tmp)
+}
+
+fn write_file_atomically(path: &Path, bytes: &[u8], what: &str) -> anyhow::Result<()> {
+    std::fs::write(path, bytes)
+        .with_context(|| format!("cannot write {what} to {}", path.display()))
+}
+
+/// `teamlog [FILE]...`: the normalizing filter.
+pub fn run_filter(args: &FilterArgs) -> anyhow::Result<Exit> {
+    let started = Instant::now();
+    let plan = match &args.schema {
+        Some(p) => Plan::from_file(p)?,
+        None => Plan::dropbox(),
+    };
+    let sources = framing::expand(&args.files, args.recursive)?;
+    let parse_time = args
+        .parse_time
+        .unwrap_or_else(|| Timestamp::from_system(std::time::SystemTime::now()));
+    let opts = TransformOptions {
+        row_id: args.row_id,
+        parse_time,
+        source_id: args.source_id.clone(),
+        source_label: args.source_label.clone(),
+        max_line_bytes: args.max_line_bytes,
+        keep_reject_records: args.rejects.is_some(),
+        reject_notes: if args.quiet || args.rejects.is_some() {
+            0
+        } else {
+            args.show_rejects
+        },
+    };
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let mut settings = Settings::new(threads);
+    settings.chunk_size = args.chunk_size;
+
+    let mut tmp = args.output.as_deref().map(temp_output).transpose()?;
+    let stdout = io::stdout();
+    let mut out: Box<dyn Write> = match &tmp {
+        Some(t) => Box::new(Named {
+            inner: t.as_file().try_clone()?,
+            name: args.output.as_ref().expect("set").display().to_string(),
+        }),
+        None => Box::new(Named {
+            inner: stdout.lock(),
+            name: "stdout".into(),
+        }),
+    };
+    let mut rejects = match &args.rejects {
+        Some(p) => Some(Named {
+            inner: BufWriter::with_capacity(
+                1 << 16,
+                File::create(p)
+                    .with_context(|| format!("cannot create --rejects file {}", p.display()))?,
+            ),
+            name: p.display().to_string(),
+        }),
+        None => None,
+    };
+    let mut stderr = io::stderr();
+    let row_ids = (args.row_id == RowIdMode::Sequential)
+        .then(|| RowIdGen::new(RowIdGen::random_node(), parse_time.micros_since_2020()));
+    let mut sink = Sink::new(
+        &mut out,
+        rejects.as_mut().map(|r| r as &mut dyn Write),
+        (opts.reject_notes > 0).then_some(&mut stderr as &mut dyn Write),
+        row_ids,
+        opts.reject_notes,
+    );
+    let report = pipeline::run(&plan, &opts, sources, &settings, &mut sink)
+        .and_then(|r| sink.flush().map(|_| r))?;
+    if let Some(t) = tmp.take() {
+        let target = args.output.as_ref().expect("set");
+        t.persist(target).map_err(|e| {
+            anyhow!(
+                "cannot rename the output into place at {}: {}",
+                target.display(),
+                e.error
+            )
+        })?;
+        *PENDING_OUTPUT.lock().expect("not poisoned") = None;
+    }
+
+    let stats = Stats::new(&sink, &report, started.elapsed());
+    if let Some(p) = &args.stats {
+        let mut json = serde_json::to_vec_pretty(&stats)?;
+        json.push(b'\n');
+        write_file_atomically(p, &json, "--stats")?;
+    }
+    for f in &report.failures {
+        eprintln!("teamlog: error: {}", terminal_safe(&f.message));
+    }
+    if !args.quiet {
+        let unshown = sink.unshown_rejects();
+        if opts.reject_notes > 0 && unshown > 0 {
+            eprintln!("teamlog: {unshown} more rejected lines not shown (use --rejects FILE to keep them all)");
+        }
+        eprintln!("{}", stats.summary());
+    }
+    Ok(if !report.failures.is_empty() {
+        Exit::Fatal
+    } else if sink.totals.rejected > 0 {
+        Exit::Rejects
+    } else {
+        Exit::Ok
+    })
+}
+
+/// `teamlog schema`: the embedded schema, verbatim.
+pub fn run_schema() -> anyhow::Result<Exit> {
+    io::stdout().write_all(crate::schema::DROPBOX_TEAM_EVENT_YAML.as_bytes())?;
+    Ok(Exit::Ok)
+}
+
+/// Parses the command line and runs the chosen mode.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Some(Command::Schema) => run_schema(),
+        None => run_filter(&cli.filter),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("16M"), Ok(16 << 20));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("123"), Ok(123));
+        assert!(parse_size("12Q").is_err());
+        assert!(parse_size("M").is_err());
+    }
+
+    #[test]
+    fn clap_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

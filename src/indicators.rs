@@ -1,0 +1,245 @@
+//! Indicators: the `p_any_*` columns Panther fills from fields that carry
+//! `indicators:` in the schema (SPEC §5).
+//!
+//! This module owns the kinds a schema may name, the rule that decides whether a
+//! value is kept (trimmed, then checked per kind), and the per-event collector
+//! that sorts and deduplicates the values before they are written.
+
+use crate::output::write_json_str;
+
+/// An indicator kind as a schema spells it (`indicators: [ip, email]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndicatorKind {
+    Ip,
+    Email,
+    Username,
+    Domain,
+    Hostname,
+    Mac,
+    Md5,
+    Sha1,
+    Sha256,
+    TraceId,
+    AwsArn,
+    AwsAccountId,
+    AwsInstanceId,
+    AwsTag,
+}
+
+/// The output column a value lands in. The order of the variants is the order of
+/// the columns in the output: SPEC §5 names ip, email and username first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Bucket {
+    IpAddresses,
+    Emails,
+    Usernames,
+    DomainNames,
+    MacAddresses,
+    Md5Hashes,
+    Sha1Hashes,
+    Sha256Hashes,
+    TraceIds,
+    AwsArns,
+    AwsAccountIds,
+    AwsInstanceIds,
+    AwsTags,
+}
+
+impl Bucket {
+    pub const ALL: [Bucket; 13] = [
+        Bucket::IpAddresses,
+        Bucket::Emails,
+        Bucket::Usernames,
+        Bucket::DomainNames,
+        Bucket::MacAddresses,
+        Bucket::Md5Hashes,
+        Bucket::Sha1Hashes,
+        Bucket::Sha256Hashes,
+        Bucket::TraceIds,
+        Bucket::AwsArns,
+        Bucket::AwsAccountIds,
+        Bucket::AwsInstanceIds,
+        Bucket::AwsTags,
+    ];
+
+    /// The output column, e.g. `p_any_ip_addresses`.
+    pub fn column(self) -> &'static str {
+        match self {
+            Bucket::IpAddresses => "p_any_ip_addresses",
+            Bucket::Emails => "p_any_emails",
+            Bucket::Usernames => "p_any_usernames",
+            Bucket::DomainNames => "p_any_domain_names",
+            Bucket::MacAddresses => "p_any_mac_addresses",
+            Bucket::Md5Hashes => "p_any_md5_hashes",
+            Bucket::Sha1Hashes => "p_any_sha1_hashes",
+            Bucket::Sha256Hashes => "p_any_sha256_hashes",
+            Bucket::TraceIds => "p_any_trace_ids",
+            Bucket::AwsArns => "p_any_aws_arns",
+            Bucket::AwsAccountIds => "p_any_aws_account_ids",
+            Bucket::AwsInstanceIds => "p_any_aws_instance_ids",
+            Bucket::AwsTags => "p_any_aws_tags",
+        }
+    }
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|c| c.is_ascii_hexdigit())
+}
+
+impl IndicatorKind {
+    /// Where a value of this kind goes, after trimming, or `None` when it is dropped.
+    pub fn classify(self, v: &str) -> Option<Bucket> {
+        if v.is_empty() {
+            return None;
+        }
+        let ip = || v.parse::<std::net::IpAddr>().is_ok();
+        match self {
+            IndicatorKind::Ip => ip().then_some(Bucket::IpAddresses),
+            IndicatorKind::Email => v.contains('@').then_some(Bucket::Emails),
+            IndicatorKind::Username => Some(Bucket::Usernames),
+            IndicatorKind::Domain => Some(Bucket::DomainNames),
+            IndicatorKind::Hostname if ip() => Some(Bucket::IpAddresses),
+            IndicatorKind::Hostname => Some(Bucket::DomainNames),
+            IndicatorKind::Mac => {
+                let hex: String = v
+                    .chars()
+                    .filter(|c| !matches!(c, ':' | '-' | '.'))
+                    .collect();
+                is_hex(&hex, 12).then_some(Bucket::MacAddresses)
+            }
+            IndicatorKind::Md5 => is_hex(v, 32).then_some(Bucket::Md5Hashes),
+            IndicatorKind::Sha1 => is_hex(v, 40).then_some(Bucket::Sha1Hashes),
+            IndicatorKind::Sha256 => is_hex(v, 64).then_some(Bucket::Sha256Hashes),
+            IndicatorKind::TraceId => Some(Bucket::TraceIds),
+            IndicatorKind::AwsArn => v.starts_with("arn:").then_some(Bucket::AwsArns),
+            IndicatorKind::AwsAccountId => v
+                .bytes()
+                .all(|c| c.is_ascii_digit())
+                .then_some(Bucket::AwsAccountIds)
+                .filter(|_| v.len() == 12),
+            IndicatorKind::AwsInstanceId => v.starts_with("i-").then_some(Bucket::AwsInstanceIds),
+            IndicatorKind::AwsTag => Some(Bucket::AwsTags),
+        }
+    }
+}
+
+/// Trims what SPEC §5 trims: Unicode white space at both ends.
+#[inline]
+pub fn trim(v: &str) -> &str {
+    v.trim()
+}
+
+/// One event's indicator values. Values are appended to one text buffer and
+/// addressed by range, so collecting allocates nothing once warm.
+#[derive(Default, Debug)]
+pub struct Collector {
+    text: String,
+    items: Vec<(Bucket, u32, u32)>,
+}
+
+impl Collector {
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.items.clear();
+    }
+
+    /// Adds `value` (unescaped) for every kind in `kinds` that keeps it.
+    pub fn add(&mut self, kinds: &[IndicatorKind], value: &str) {
+        let v = trim(value);
+        let mut stored: Option<(u32, u32)> = None;
+        for &k in kinds {
+            if let Some(b) = k.classify(v) {
+                let (s, e) = *stored.get_or_insert_with(|| {
+                    let s = self.text.len() as u32;
+                    self.text.push_str(v);
+                    (s, self.text.len() as u32)
+                });
+                self.items.push((b, s, e));
+            }
+        }
+    }
+
+    /// Writes `,"p_any_x":[...]` for every non-empty bucket, values sorted
+    /// byte-wise without duplicates.
+    pub fn write(&mut self, out: &mut Vec<u8>) {
+        let text = &self.text;
+        let get = |s: u32, e: u32| &text.as_bytes()[s as usize..e as usize];
+        self.items
+            .sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| get(a.1, a.2).cmp(get(b.1, b.2))));
+        let mut prev: Option<(Bucket, &[u8])> = None;
+        for &(bucket, s, e) in &self.items {
+            let v = get(s, e);
+            match prev {
+                Some((pb, pv)) if pb == bucket && pv == v => continue,
+                Some((pb, _)) if pb == bucket => out.push(b','),
+                Some(_) => {
+                    out.extend_from_slice(b"],\"");
+                    out.extend_from_slice(bucket.column().as_bytes());
+                    out.extend_from_slice(b"\":[");
+                }
+                None => {
+                    out.extend_from_slice(b",\"");
+                    out.extend_from_slice(bucket.column().as_bytes());
+                    out.extend_from_slice(b"\":[");
+                }
+            }
+            write_json_str(out, &text[s as usize..e as usize]);
+            prev = Some((bucket, v));
+        }
+        if prev.is_some() {
+            out.push(b']');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(items: &[(IndicatorKind, &str)]) -> String {
+        let mut c = Collector::default();
+        for (k, v) in items {
+            c.add(&[*k], v);
+        }
+        let mut out = Vec::new();
+        c.write(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn trimmed_checked_sorted_deduplicated() {
+        use IndicatorKind::*;
+        let got = collect(&[
+            (Username, "zed"),
+            (Ip, " 10.0.0.1 "),
+            (Ip, "not an ip"),
+            (Ip, "2001:db8::1"),
+            (Email, "no-at-sign"),
+            (Email, "b@x.io"),
+            (Email, "a@x.io"),
+            (Email, "b@x.io"),
+            (Username, "  "),
+            (Username, "Ann"),
+        ]);
+        assert_eq!(
+            got,
+            r#","p_any_ip_addresses":["10.0.0.1","2001:db8::1"],"p_any_emails":["a@x.io","b@x.io"],"p_any_usernames":["Ann","zed"]"#
+        );
+    }
+
+    #[test]
+    fn empty_collector_writes_nothing() {
+        assert_eq!(collect(&[]), "");
+        assert_eq!(collect(&[(IndicatorKind::Ip, "999.1.1.1")]), "");
+    }
+
+    #[test]
+    fn escapes_values() {
+        assert_eq!(
+            collect(&[(IndicatorKind::Username, "a\"b")]),
+            r#","p_any_usernames":["a\"b"]"#
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! The pipeline: one reader, N workers, one ordered writer (SPEC §7, STYLE "The hot path").
+//!
+//! The reader cuts sources into chunks and, for each, sends the chunk to the
+//! work queue and a one-shot receiver for its result to the order queue; the
+//! writer (the calling thread) drains the order queue, so output follows input
+//! order whatever the workers' timing. Both queues are bounded, which bounds
+//! memory: at most `in_flight` chunks exist at once, and their buffers go back
+//! to the reader and workers to be reused. With one thread the same functions
+//! run inline, so `--threads 1` and `--threads N` write the same bytes.
+
+use crate::framing::{self, Chunk, ChunkReader, Source, SourceFailure, SourceInfo};
+use crate::output::{terminal_safe, RowIdGen};
+use crate::schema::Plan;
+use crate::transform::{ChunkOutput, Counts, Scratch, TransformOptions, Transformer};
+use crossbeam_channel::{bounded, unbounded, Receiver};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+/// How the work is spread (the performance trade-offs of `--help`).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Worker threads; 1 runs everything on the calling thread.
+    pub threads: usize,
+    /// Target chunk size in bytes.
+    pub chunk_size: usize,
+    /// Chunks alive at once (read, queued, being processed or written).
+    pub in_flight: usize,
+}
+
+impl Settings {
+    /// Defaults for `threads` workers: 1 MiB chunks, two per worker in flight,
+    /// capped so that memory stays bounded on machines with many cores.
+    pub fn new(threads: usize) -> Settings {
+        let threads = threads.max(1);
+        Settings {
+            threads,
+            chunk_size: 1 << 20,
+            in_flight: (2 * threads).clamp(4, 32),
+        }
+    }
+}
+
+/// Totals for one source.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct SourceTotals {
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub rejected_by_reason: BTreeMap<String, u64>,
+}
+
+/// Where the writer sends things, and what it has counted so far.
+pub struct Sink<'a> {
+    out: &'a mut dyn Write,
+    rejects: Option<&'a mut dyn Write>,
+    /// Reject messages go here (stderr) unless quiet.
+    messages: Option<&'a mut dyn Write>,
+    row_ids: Option<RowIdGen>,
+    compose: Vec<u8>,
+    notes_limit: usize,
+    notes_shown: u64,
+    pub totals: Counts,
+    pub by_reason: BTreeMap<String, u64>,
+    pub per_source: Vec<SourceTotals>,
+}
+
+impl<'a> Sink<'a> {
+    /// `row_ids` is `Some` for sequential row ids, which only the writer can
+    /// number; `notes_limit` caps the reject messages written to `messages`.
+    pub fn new(
+        out: &'a mut dyn Write,
+        rejects: Option<&'a mut dyn Write>,
+        messages: Option<&'a mut dyn Write>,
+        row_ids: Option<RowIdGen>,
+        notes_limit: usize,
+    ) -> Sink<'a> {
+        Sink {
+            out,
+            rejects,
+            messages,
+            row_ids,
+            compose: Vec::new(),
+            notes_limit,
+            notes_shown: 0,
+            totals: Counts::default(),
+            by_reason: BTreeMap::new(),
+            per_source: Vec::new(),
+        }
+    }
+
+    /// Writes one chunk's results, in order.
+    pub fn write(&mut self, chunk: &Chunk, res: &ChunkOutput, source: &str) -> io::Result<()> {
+        match &mut self.row_ids {
+            Some(gen) if !res.row_id_slots.is_empty() => {
+                self.compose.clear();
+                let mut from = 0;
+                for &at in &res.row_id_slots {
+                    self.compose.extend_from_slice(&res.events[from..at]);
+                    gen.write_next(&mut self.compose);
+                    from = at;
+                }
+                self.compose.extend_from_slice(&res.events[from..]);
+                self.out.write_all(&self.compose)?;
+            }
+            _ => self.out.write_all(&res.events)?,
+        }
+        if let Some(r) = &mut self.rejects {
+            r.write_all(&res.rejects)?;
+        }
+        if let Some(m) = &mut self.messages {
+            for n in &res.notes {
+                if self.notes_shown as usize >= self.notes_limit {
+                    break;
+                }
+                self.notes_shown += 1;
+                let at = match n.index {
+                    Some(i) => format!("{}:{} (element {i})", terminal_safe(source), n.line),
+                    None => format!("{}:{}", terminal_safe(source), n.line),
+                };
+                // Best effort: a closed stderr must not stop the run.
+                let _ = writeln!(m, "teamlog: {at}: {}", terminal_safe(&n.reason));
+            }
+        }
+        self.totals.add(&res.counts);
+        if self.per_source.len() <= chunk.source {
+            self.per_source
+                .resize_with(chunk.source + 1, SourceTotals::default);
+        }
+        let ps = &mut self.per_source[chunk.source];
+        ps.counts.add(&res.counts);
+        for (class, n) in &res.by_reason {
+            *self.by_reason.entry(class.clone()).or_default() += n;
+            *ps.rejected_by_reason.entry(class.clone()).or_default() += n;
+        }
+        Ok(())
+    }
+
+    /// Rejects that were counted but not shown on stderr.
+    pub fn unshown_rejects(&self) -> u64 {
+        self.totals.rejected.saturating_sub(self.notes_shown)
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()?;
+        if let Some(r) = &mut self.rejects {
+            r.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// What a run learned besides the sink's counts.
+#[derive(Debug, Default)]
+pub struct ReaderReport {
+    pub sources: Vec<Source>,
+    pub failures: Vec<SourceFailure>,
+    pub info: Vec<SourceInfo>,
+}
+
+/// Transforms one chunk into `out` (cleared first).
+pub fn process_chunk(
+    t: &Transformer<'_>,
+    chunk: &Chunk,
+    source: &str,
+    sc: &mut Scratch,
+    out: &mut ChunkOutput,
+) {
+    out.clear();
+    if let Some(total) = chunk.too_long {
+        t.reject_too_long(&chunk.data, source, chunk.first_line, total, out);
+        return;
+    }
+    out.counts.bytes_in = chunk.data.len() as u64;
+    for (n, line) in (chunk.first_line..).zip(framing::lines(&chunk.data)) {
+        t.process_line(line, source, n, sc, out);
+    }
+}
+
+/// Runs the whole pipeline over `sources`, writing through `sink`.
+pub fn run(
+    plan: &Plan,
+    opts: &TransformOptions,
+    sources: Vec<Source>,
+    settings: &Settings,
+    sink: &mut Sink<'_>,
+) -> io::Result<ReaderReport> {
+    let names: Arc<[Arc<str>]> = sources.iter().map(|s| s.name.clone()).collect();
+    // Every source gets a row in the per-source totals, read or not.
+    sink.per_source
+        .resize_with(sources.len(), SourceTotals::default);
+    let t = Transformer::new(plan, opts);
+    let mut reader = ChunkReader::new(sources, settings.chunk_size, opts.max_line_bytes);
+    let keep = |buf: &Vec<u8>| buf.capacity() <= 4 * settings.chunk_size;
+
+    if settings.threads <= 1 {
+        let mut sc = Scratch::default();
+        let mut out = ChunkOutput::default();
+        let mut buf = Vec::new();
+        while let Some(chunk) = reader.next_chunk(std::mem::take(&mut buf)) {
+            process_chunk(&t, &chunk, &names[chunk.source], &mut sc, &mut out);
+            sink.write(&chunk, &out, &names[chunk.source])?;
+            if keep(&chunk.data) {
+                buf = chunk.data;
+            }
+        }
+        return Ok(finish(reader));
+    }
+
+    type Done = (Chunk, ChunkOutput);
+    let (work_tx, work_rx) =
+        bounded::<(Chunk, crossbeam_channel::Sender<Done>)>(settings.in_flight);
+    let (order_tx, order_rx) = bounded::<Receiver<Done>>(settings.in_flight);
+    let (buf_tx, buf_rx) = unbounded::<Vec<u8>>();
+    let (res_tx, res_rx) = unbounded::<ChunkOutput>();
+
+    std::thread::scope(|s| {
+        let reader_thread = s.spawn(move || {
+            loop {
+                let buf = buf_rx.try_recv().unwrap_or_default();
+                let Some(chunk) = reader.next_chunk(buf) else {
+                    break;
+                };
+                let (tx, rx) = bounded(1);
+                if order_tx.send(rx).is_err() || work_tx.send((chunk, tx)).is_err() {
+                    break;
+                }
+            }
+            reader
+        });
+        for _ in 0..settings.threads {
+            let work_rx = work_rx.clone();
+            let res_rx = res_rx.clone();
+            let (t, names) = (&t, names.clone());
+            s.spawn(move || {
+                let mut sc = Scratch::default();
+                for (chunk, done) in work_rx {
+                    let mut out = res_rx.try_recv().unwrap_or_default();
+                    process_chunk(t, &chunk, &names[chunk.source], &mut sc, &mut out);
+                    // The writer may have gone (an error); nothing to do then.
+                    let _ = done.send((chunk, out));
+                }
+            });
+        }
+        drop(work_rx);
+
+        let written: io::Result<()> = (|| {
+            for rx in &order_rx {
+                let (chunk, out) = rx
+                    .recv()
+                    .map_err(|_| io::Error::other("a worker thread stopped unexpectedly"))?;
+                sink.write(&chunk, &out, &names[chunk.source])?;
+                if keep(&chunk.data) {
+                    let _ = buf_tx.send(chunk.data);
+                }
+                let _ = res_tx.send(out);
+            }
+            Ok(())
+        })();
+        // Dropping the order queue tells the reader to stop early on error.
+        drop(order_rx);
+        let reader = reader_thread
+            .join()
+            .map_err(|_| io::Error::other("the reader thread panicked"))?;
+        written.map(|_| finish(reader))
+    })
+}
+
+fn finish(reader: ChunkReader) -> ReaderReport {
+    ReaderReport {
+        sources: reader.sources().to_vec(),
+        failures: reader.failures,
+        info: reader.info,
+    }
+}

@@ -1,0 +1,139 @@
+//! What a run tells its user afterwards: the one-line stderr summary and the
+//! `--stats` JSON document (SPEC §6), with per-source breakdowns.
+
+use crate::framing::Compression;
+use crate::output::terminal_safe;
+use crate::pipeline::{ReaderReport, Sink, SourceTotals};
+use crate::transform::Counts;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Everything `--stats` writes.
+#[derive(Serialize)]
+pub struct Stats<'a> {
+    #[serde(flatten)]
+    pub totals: Counts,
+    pub seconds: f64,
+    pub mb_per_s: f64,
+    pub events_per_s: f64,
+    pub rejected_by_reason: &'a BTreeMap<String, u64>,
+    pub failed_sources: Vec<FailedSource<'a>>,
+    pub sources: Vec<SourceStats<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct FailedSource<'a> {
+    pub source: &'a str,
+    pub error: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct SourceStats<'a> {
+    pub source: &'a str,
+    pub compression: Option<&'static str>,
+    /// Size on disk (compressed), when the source is a file.
+    pub size: Option<u64>,
+    #[serde(flatten)]
+    pub totals: &'a SourceTotals,
+}
+
+fn rate(n: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        n as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+impl<'a> Stats<'a> {
+    pub fn new(sink: &'a Sink<'_>, reader: &'a ReaderReport, elapsed: Duration) -> Stats<'a> {
+        let secs = elapsed.as_secs_f64();
+        let sources = reader
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SourceStats {
+                source: &s.name,
+                compression: reader
+                    .info
+                    .get(i)
+                    .and_then(|i| i.compression)
+                    .map(|c| match c {
+                        Compression::None => "none",
+                        Compression::Gzip => "gzip",
+                        Compression::Zstd => "zstd",
+                    }),
+                size: reader.info.get(i).and_then(|i| i.size),
+                totals: &sink.per_source[i],
+            })
+            .collect();
+        Stats {
+            totals: sink.totals,
+            seconds: secs,
+            mb_per_s: rate(sink.totals.bytes_in, secs) / 1e6,
+            events_per_s: rate(sink.totals.events, secs),
+            rejected_by_reason: &sink.by_reason,
+            failed_sources: reader
+                .failures
+                .iter()
+                .map(|f| FailedSource {
+                    source: &reader.sources[f.source].name,
+                    error: &f.message,
+                })
+                .collect(),
+            sources,
+        }
+    }
+
+    /// The one-line summary (SPEC §6), plus a line naming the files with rejects
+    /// when there were several inputs.
+    pub fn summary(&self) -> String {
+        let t = &self.totals;
+        let envelopes = if t.envelopes > 0 {
+            format!(
+                " ({} API responses holding {} events)",
+                t.envelopes, t.envelope_events
+            )
+        } else {
+            String::new()
+        };
+        let mut s = format!(
+            "teamlog: {} lines{envelopes}: {} events written, {} rejected, {} blank; {} in {:.2} s ({:.1} MB/s, {:.0} events/s)",
+            t.lines,
+            t.events,
+            t.rejected,
+            t.blank,
+            human_bytes(t.bytes_in),
+            self.seconds,
+            self.mb_per_s,
+            self.events_per_s
+        );
+        if self.sources.len() > 1 {
+            let with: Vec<String> = self
+                .sources
+                .iter()
+                .filter(|s| s.totals.counts.rejected > 0)
+                .map(|s| format!("{} ({})", terminal_safe(s.source), s.totals.counts.rejected))
+                .collect();
+            if !with.is_empty() {
+                s.push_str(&format!("\nteamlog: rejects in {}", with.join(", ")));
+            }
+        }
+        s
+    }
+}
+
+/// `1234567` as `1.2 MB` (decimal units, as throughput is reported).
+pub fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n >= 1e9 {
+        format!("{:.2} GB", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.1} MB", n / 1e6)
+    } else if n >= 1e3 {
+        format!("{:.1} KB", n / 1e3)
+    } else {
+        format!("{n} B")
+    }
+}

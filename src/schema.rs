@@ -1,0 +1,457 @@
+//! The schema is data (SPEC §1): a Panther-style YAML log schema is read here and
+//! compiled into a [`Plan`], the tree the transform walks for every event.
+//!
+//! Compiling once means the hot path never looks at YAML, strings of type names,
+//! or column-name rules: every field already carries its output key (`"_tag":`),
+//! its type, its indicator kinds and whether it is the event time.
+
+use crate::indicators::{Bucket, IndicatorKind};
+use crate::timestamp::TimeFormat;
+use serde::Deserialize;
+
+/// The Dropbox.TeamEvent schema as published, embedded verbatim.
+pub const DROPBOX_TEAM_EVENT_YAML: &str = include_str!("dropbox_teamevent.yml");
+
+/// Most declared fields one object may have (seen-sets are fixed bitsets).
+pub const MAX_FIELDS_PER_OBJECT: usize = 256;
+
+/// A schema file could not be used. The message names the file, where, and what.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("{origin}: {source}")]
+    Yaml {
+        origin: String,
+        source: serde_norway::Error,
+    },
+    #[error("{origin}: field {path}: {problem}")]
+    Field {
+        origin: String,
+        path: String,
+        problem: String,
+    },
+    #[error("{origin}: {problem}")]
+    Schema { origin: String, problem: String },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SchemaFile {
+    schema: String,
+    #[serde(default)]
+    version: u64,
+    fields: Vec<FieldSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum TypeName {
+    String,
+    Boolean,
+    Int,
+    Smallint,
+    Bigint,
+    Float,
+    Timestamp,
+    Object,
+    Array,
+    Json,
+}
+
+/// A field (or an array's `element`, which has no name). One struct for both,
+/// because `#[serde(flatten)]` would lose the line numbers in YAML errors.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FieldSpec {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    required: bool,
+    #[serde(rename = "type")]
+    ty: TypeName,
+    #[serde(default)]
+    fields: Option<Vec<FieldSpec>>,
+    #[serde(default)]
+    element: Option<Box<FieldSpec>>,
+    #[serde(default)]
+    time_format: Option<TimeFormat>,
+    #[serde(default)]
+    is_event_time: bool,
+    #[serde(default)]
+    indicators: Vec<IndicatorKind>,
+}
+
+/// The integer width a schema declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntWidth {
+    I16,
+    I32,
+    I64,
+}
+
+/// What a declared value is checked and rewritten as.
+#[derive(Debug)]
+pub enum FieldType {
+    String,
+    Boolean,
+    Int(IntWidth),
+    Float,
+    Timestamp(TimeFormat),
+    Json,
+    Object(ObjectPlan),
+    Array(Box<ValuePlan>),
+}
+
+/// A declared value: its type plus what the transform does with it.
+#[derive(Debug)]
+pub struct ValuePlan {
+    pub ty: FieldType,
+    pub indicators: Vec<IndicatorKind>,
+    /// Rank among `isEventTime` fields in schema order (0 is the first).
+    pub event_time_rank: Option<u16>,
+}
+
+/// A declared field of an object.
+#[derive(Debug)]
+pub struct FieldPlan {
+    /// The name as the schema spells it (`.tag`).
+    pub name: String,
+    /// The output column (`_tag`): characters outside `[A-Za-z0-9_-]` become `_`.
+    pub column: String,
+    /// `,"column":`, ready to append.
+    pub key_prefix: Vec<u8>,
+    pub required: bool,
+    pub value: ValuePlan,
+}
+
+/// A declared object: its fields in schema order.
+#[derive(Debug, Default)]
+pub struct ObjectPlan {
+    pub fields: Vec<FieldPlan>,
+    /// The field named `.tag` (or `_tag`), if declared.
+    pub tag_field: Option<usize>,
+    /// A bare JSON string is read as `{".tag": s}` (Stone compact unions).
+    pub compact_union: bool,
+    /// Some field is an object, so inlined union members may need reading.
+    pub has_object_fields: bool,
+}
+
+impl ObjectPlan {
+    /// The declared field that an input key names, by schema name or column.
+    #[inline]
+    pub fn lookup(&self, key: &str) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| f.name == key || f.column == key)
+    }
+}
+
+/// A compiled schema.
+#[derive(Debug)]
+pub struct Plan {
+    /// The log type (`p_log_type`), e.g. `Dropbox.TeamEvent`.
+    pub name: String,
+    pub version: u64,
+    pub root: ObjectPlan,
+    /// Whether a field carries `isEventTime` (else `p_event_time` is the parse time).
+    pub has_event_time: bool,
+    /// The indicator columns this schema can fill, in output order.
+    pub buckets: Vec<Bucket>,
+    /// The YAML text it was compiled from.
+    pub source_text: String,
+    /// Whether this is the Dropbox schema, to which the wire adapters apply (SPEC §3).
+    pub dropbox_wire: bool,
+}
+
+/// Panther's column naming: characters outside `[A-Za-z0-9_-]` become `_`.
+pub fn column_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+struct Compiler<'a> {
+    origin: &'a str,
+    event_times: u16,
+    kinds: Vec<IndicatorKind>,
+}
+
+impl Compiler<'_> {
+    fn err(&self, path: &str, problem: impl Into<String>) -> SchemaError {
+        SchemaError::Field {
+            origin: self.origin.to_string(),
+            path: path.to_string(),
+            problem: problem.into(),
+        }
+    }
+
+    fn object(&mut self, specs: Vec<FieldSpec>, path: &str) -> Result<ObjectPlan, SchemaError> {
+        if specs.len() > MAX_FIELDS_PER_OBJECT {
+            return Err(self.err(
+                path,
+                format!(
+                    "has {} fields; at most {MAX_FIELDS_PER_OBJECT} are supported",
+                    specs.len()
+                ),
+            ));
+        }
+        let mut plan = ObjectPlan::default();
+        for mut spec in specs {
+            let fpath = if path.is_empty() {
+                spec.name.clone()
+            } else {
+                format!("{path}.{}", spec.name)
+            };
+            if spec.name.is_empty() {
+                return Err(self.err(&fpath, "has an empty name"));
+            }
+            let column = column_name(&spec.name);
+            if plan.fields.iter().any(|f| f.column == column) {
+                return Err(self.err(&fpath, format!("column {column} is declared twice")));
+            }
+            let (name, required) = (std::mem::take(&mut spec.name), spec.required);
+            let value = self.value(spec, &fpath)?;
+            let is_tag = column == "_tag";
+            if is_tag {
+                plan.tag_field = Some(plan.fields.len());
+                plan.compact_union = required && matches!(value.ty, FieldType::String);
+            }
+            plan.has_object_fields |= matches!(value.ty, FieldType::Object(_));
+            let mut key_prefix = b",".to_vec();
+            crate::output::write_json_str(&mut key_prefix, &column);
+            key_prefix.push(b':');
+            plan.fields.push(FieldPlan {
+                name,
+                column,
+                key_prefix,
+                required,
+                value,
+            });
+        }
+        Ok(plan)
+    }
+
+    fn value(&mut self, spec: FieldSpec, path: &str) -> Result<ValuePlan, SchemaError> {
+        let ty = match spec.ty {
+            TypeName::String => FieldType::String,
+            TypeName::Boolean => FieldType::Boolean,
+            TypeName::Smallint => FieldType::Int(IntWidth::I16),
+            TypeName::Int => FieldType::Int(IntWidth::I32),
+            TypeName::Bigint => FieldType::Int(IntWidth::I64),
+            TypeName::Float => FieldType::Float,
+            TypeName::Json => FieldType::Json,
+            TypeName::Timestamp => FieldType::Timestamp(
+                spec.time_format
+                    .ok_or_else(|| self.err(path, "type timestamp needs a timeFormat"))?,
+            ),
+            TypeName::Object => {
+                let fields = spec
+                    .fields
+                    .ok_or_else(|| self.err(path, "type object needs a `fields:` list"))?;
+                FieldType::Object(self.object(fields, path)?)
+            }
+            TypeName::Array => {
+                let element = spec
+                    .element
+                    .ok_or_else(|| self.err(path, "type array needs an `element:`"))?;
+                FieldType::Array(Box::new(self.value(*element, &format!("{path}[]"))?))
+            }
+        };
+        if spec.is_event_time && !matches!(ty, FieldType::Timestamp(_)) {
+            return Err(self.err(path, "isEventTime is only allowed on timestamps"));
+        }
+        if !spec.indicators.is_empty()
+            && !matches!(
+                ty,
+                FieldType::String | FieldType::Int(_) | FieldType::Array(_)
+            )
+        {
+            return Err(self.err(path, "indicators are only allowed on string fields"));
+        }
+        self.kinds.extend(spec.indicators.iter().copied());
+        let event_time_rank = spec.is_event_time.then(|| {
+            self.event_times += 1;
+            self.event_times - 1
+        });
+        Ok(ValuePlan {
+            ty,
+            indicators: spec.indicators,
+            event_time_rank,
+        })
+    }
+}
+
+impl Plan {
+    /// The embedded Dropbox.TeamEvent schema.
+    pub fn dropbox() -> Plan {
+        Plan::from_yaml(DROPBOX_TEAM_EVENT_YAML, "embedded Dropbox.TeamEvent schema")
+            .expect("the embedded schema compiles (tested)")
+    }
+
+    /// Compiles schema YAML; `origin` names it in errors (a file path).
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Plan, SchemaError> {
+        let file: SchemaFile =
+            serde_norway::from_str(text).map_err(|source| SchemaError::Yaml {
+                origin: origin.to_string(),
+                source,
+            })?;
+        if file.schema.trim().is_empty() {
+            return Err(SchemaError::Schema {
+                origin: origin.to_string(),
+                problem: "`schema:` (the log type name) is empty".into(),
+            });
+        }
+        if file.fields.is_empty() {
+            return Err(SchemaError::Schema {
+                origin: origin.to_string(),
+                problem: "`fields:` is empty".into(),
+            });
+        }
+        let mut c = Compiler {
+            origin,
+            event_times: 0,
+            kinds: Vec::new(),
+        };
+        let root = c.object(file.fields, "")?;
+        let mut buckets: Vec<Bucket> = Bucket::ALL
+            .into_iter()
+            .filter(|b| c.kinds.iter().any(|k| kind_buckets(*k).contains(b)))
+            .collect();
+        buckets.dedup();
+        Ok(Plan {
+            dropbox_wire: file.schema == "Dropbox.TeamEvent",
+            name: file.schema,
+            version: file.version,
+            root,
+            has_event_time: c.event_times > 0,
+            buckets,
+            source_text: text.to_string(),
+        })
+    }
+
+    /// Reads and compiles a schema file.
+    pub fn from_file(path: &std::path::Path) -> Result<Plan, SchemaError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| SchemaError::Schema {
+            origin: origin.clone(),
+            problem: format!("cannot read schema file: {e}"),
+        })?;
+        Plan::from_yaml(&text, &origin)
+    }
+}
+
+fn kind_buckets(k: IndicatorKind) -> &'static [Bucket] {
+    match k {
+        IndicatorKind::Ip => &[Bucket::IpAddresses],
+        IndicatorKind::Email => &[Bucket::Emails],
+        IndicatorKind::Username => &[Bucket::Usernames],
+        IndicatorKind::Domain => &[Bucket::DomainNames],
+        IndicatorKind::Hostname => &[Bucket::IpAddresses, Bucket::DomainNames],
+        IndicatorKind::Mac => &[Bucket::MacAddresses],
+        IndicatorKind::Md5 => &[Bucket::Md5Hashes],
+        IndicatorKind::Sha1 => &[Bucket::Sha1Hashes],
+        IndicatorKind::Sha256 => &[Bucket::Sha256Hashes],
+        IndicatorKind::TraceId => &[Bucket::TraceIds],
+        IndicatorKind::AwsArn => &[Bucket::AwsArns],
+        IndicatorKind::AwsAccountId => &[Bucket::AwsAccountIds],
+        IndicatorKind::AwsInstanceId => &[Bucket::AwsInstanceIds],
+        IndicatorKind::AwsTag => &[Bucket::AwsTags],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_schema_compiles() {
+        let p = Plan::dropbox();
+        assert_eq!(p.name, "Dropbox.TeamEvent");
+        assert_eq!(p.version, 0);
+        assert!(p.has_event_time);
+        assert!(p.dropbox_wire);
+        let names: Vec<_> = p.root.fields.iter().map(|f| f.column.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "timestamp",
+                "event_category",
+                "event_type",
+                "details",
+                "actor",
+                "origin",
+                "involve_non_team_member",
+                "context",
+                "participants",
+                "assets"
+            ]
+        );
+        assert_eq!(
+            p.buckets,
+            [Bucket::IpAddresses, Bucket::Emails, Bucket::Usernames]
+        );
+        let cat = &p.root.fields[1];
+        match &cat.value.ty {
+            FieldType::Object(o) => {
+                assert!(o.compact_union);
+                assert_eq!(o.fields[0].column, "_tag");
+                assert_eq!(o.fields[0].key_prefix, b",\"_tag\":");
+            }
+            _ => panic!("event_category is an object"),
+        }
+    }
+
+    #[test]
+    fn column_names() {
+        assert_eq!(column_name(".tag"), "_tag");
+        assert_eq!(column_name("a-b_C9"), "a-b_C9");
+        assert_eq!(column_name("a b@c"), "a_b_c");
+    }
+
+    #[test]
+    fn malformed_schemas_name_line_or_field() {
+        let e = Plan::from_yaml(
+            "schema: X\nfields:\n  - name: a\n    type: strng\n",
+            "s.yml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("s.yml: "), "{e}");
+        assert!(e.contains("line 4"), "{e}");
+        assert!(e.contains("strng"), "{e}");
+
+        let e = Plan::from_yaml(
+            "schema: X\nfields:\n  - name: a\n    type: object\n",
+            "s.yml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "s.yml: field a: type object needs a `fields:` list");
+
+        let e = Plan::from_yaml(
+            "schema: X\nfields:\n  - name: t\n    type: timestamp\n",
+            "s.yml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "s.yml: field t: type timestamp needs a timeFormat");
+
+        let e = Plan::from_yaml(
+            "schema: X\nfields:\n  - name: a\n    type: string\n    indicators: [ipp]\n",
+            "s.yml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 5") && e.contains("ipp"), "{e}");
+
+        let e = Plan::from_yaml("schema: X\nfields: [\n", "s.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line"), "{e}");
+    }
+}
