@@ -132,7 +132,8 @@ pub struct FilterArgs {
 
     /// Write events to FILE instead of stdout. The file is written beside FILE
     /// under a temporary name and renamed when the run succeeds, so a failed
-    /// or interrupted run never leaves a half-written FILE.
+    /// or interrupted run never leaves a half-written FILE. (A device, FIFO or
+    /// symlink is written in place instead.)
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -297,14 +298,24 @@ pub fn run_filter(args: &FilterArgs) -> anyhow::Result<Exit> {
     let mut settings = Settings::new(threads);
     settings.chunk_size = args.chunk_size;
 
-    let mut tmp = args.output.as_deref().map(temp_output).transpose()?;
+    // Only a missing or regular file is replaced atomically; a device, FIFO or
+    // symlink (`-o /dev/null`) is written in place, never replaced by a file.
+    let atomic = |p: &Path| std::fs::symlink_metadata(p).map_or(true, |m| m.is_file());
+    let mut tmp = match args.output.as_deref() {
+        Some(p) if atomic(p) => Some(temp_output(p)?),
+        _ => None,
+    };
     let stdout = io::stdout();
-    let mut out: Box<dyn Write> = match &tmp {
-        Some(t) => Box::new(Named {
+    let mut out: Box<dyn Write> = match (&tmp, &args.output) {
+        (Some(t), Some(p)) => Box::new(Named {
             inner: t.as_file().try_clone()?,
-            name: args.output.as_ref().expect("set").display().to_string(),
+            name: p.display().to_string(),
         }),
-        None => Box::new(Named {
+        (None, Some(p)) => Box::new(Named {
+            inner: File::create(p).with_context(|| format!("cannot open -o {}", p.display()))?,
+            name: p.display().to_string(),
+        }),
+        _ => Box::new(Named {
             inner: stdout.lock(),
             name: "stdout".into(),
         }),

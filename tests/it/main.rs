@@ -1,0 +1,11 @@
+//! Integration tests: the real `teamlog` binary on real fixtures.
+//!
+//! One test binary (ripgrep's layout) with a module per concern.
+
+mod common;
+mod golden;
+mod input;
+mod output;
+mod properties;
+mod rejects;
+mod runs;
