@@ -1,1 +1,3 @@
 //! teamlog engine.
+
+pub mod generate;
