@@ -67,8 +67,8 @@ impl Default for GenerateOptions {
 /// What was written. `lines == valid + invalid + blank`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GenerateStats {
-    /// Lines written, the last one included even when it ends without `\n`
-    /// (it never does: every line is terminated).
+    /// Lines written; each ends with `\n` (a few with `\r\n`, as Windows
+    /// exports do).
     pub lines: u64,
     /// Event lines teamlog accepts.
     pub valid: u64,
@@ -202,6 +202,19 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     match args.output.as_deref() {
         None => write_stdout(&opts),
         Some(p) if p.as_os_str() == "-" => write_stdout(&opts),
+        Some(path) if !replaceable(path) => {
+            // /dev/null, a FIFO, a terminal, a symlink: write through it.
+            // Renaming a temporary file over it would replace the device
+            // or the link itself (as root, `-o /dev/null` would leave a
+            // regular file there).
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("cannot open {} for writing", path.display()))?;
+            generate(&opts, BufWriter::with_capacity(1 << 20, file))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(())
+        }
         Some(path) => {
             let dir = match path.parent() {
                 Some(d) if !d.as_os_str().is_empty() => d,
@@ -221,6 +234,16 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot rename the output to {}", path.display()))?;
             Ok(())
         }
+    }
+}
+
+/// Whether `-o PATH` may be written as a temporary file renamed over PATH:
+/// only when PATH is missing or a plain file (not a device, FIFO, directory
+/// or symlink, which a rename would replace).
+fn replaceable(path: &std::path::Path) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta.file_type().is_file(),
+        Err(_) => true,
     }
 }
 
@@ -2816,6 +2839,43 @@ mod tests {
         }
         assert!(parse_rate("1.01").is_err());
         assert_eq!(parse_rate("0.25"), Ok(0.25));
+    }
+
+    /// Guards a real accident: `generate -o /dev/null` as root renamed a
+    /// regular file over the device.
+    #[test]
+    fn output_devices_are_written_through_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("corpus.ndjson");
+        assert!(replaceable(&file));
+        std::fs::write(&file, b"old").unwrap();
+        assert!(replaceable(&file));
+        assert!(!replaceable(dir.path()));
+        #[cfg(unix)]
+        {
+            assert!(!replaceable(std::path::Path::new("/dev/null")));
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&file, &link).unwrap();
+            assert!(!replaceable(&link));
+        }
+    }
+
+    #[test]
+    fn run_writes_the_file_it_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("corpus.ndjson");
+        let args = GenerateArgs {
+            count: Some(50),
+            bytes: None,
+            seed: 3,
+            invalid_rate: 0.0,
+            output: Some(out.clone()),
+        };
+        run(&args).unwrap();
+        let (want, _) = gen(50, 3, 0.0);
+        assert_eq!(std::fs::read(&out).unwrap(), want);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left behind");
     }
 
     #[test]
