@@ -83,7 +83,21 @@ pub struct GenerateStats {
 /// Writes the corpus described by `opts` to `out` and flushes it.
 ///
 /// Fails only when `out` fails or `invalid_rate` is outside `0..=1`.
-pub fn generate<W: Write>(opts: &GenerateOptions, mut out: W) -> io::Result<GenerateStats> {
+pub fn generate<W: Write>(opts: &GenerateOptions, out: W) -> io::Result<GenerateStats> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    generate_with_workers(opts, out, workers)
+}
+
+/// [`generate`] on `workers` threads (the calling one included); the bytes
+/// do not depend on it.
+fn generate_with_workers<W: Write>(
+    opts: &GenerateOptions,
+    mut out: W,
+    workers: usize,
+) -> io::Result<GenerateStats> {
+    let workers = workers.max(1);
     if !(0.0..=1.0).contains(&opts.invalid_rate) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -97,9 +111,6 @@ pub fn generate<W: Write>(opts: &GenerateOptions, mut out: W) -> io::Result<Gene
     };
     let max_bytes = opts.bytes.unwrap_or(u64::MAX);
     let ctx = Ctx::new(opts.seed, opts.invalid_rate);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
     let mut blocks: Vec<Block> = (0..workers).map(|_| Block::default()).collect();
     let mut stats = GenerateStats::default();
     let mut next_block: u64 = 0;
@@ -2580,6 +2591,32 @@ mod tests {
     #[test]
     fn same_seed_same_bytes() {
         assert_eq!(gen(5000, 7, 0.05).0, gen(5000, 7, 0.05).0);
+    }
+
+    #[test]
+    fn thread_count_does_not_change_the_bytes() {
+        let opts = GenerateOptions {
+            count: Some(5 * BLOCK_LINES + 17),
+            invalid_rate: 0.03,
+            ..GenerateOptions::default()
+        };
+        let run = |workers| {
+            let mut out = Vec::new();
+            let stats = generate_with_workers(&opts, &mut out, workers).unwrap();
+            (out, stats)
+        };
+        let one = run(1);
+        assert_eq!(run(2), one);
+        assert_eq!(run(3), one);
+        let opts = GenerateOptions {
+            bytes: Some(7_654_321),
+            ..GenerateOptions::default()
+        };
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        generate_with_workers(&opts, &mut a, 1).unwrap();
+        generate_with_workers(&opts, &mut b, 4).unwrap();
+        assert_eq!(a, b);
     }
 
     #[test]
