@@ -2,13 +2,14 @@
 //! (SPEC §2–§9), and one function per mode.
 
 use crate::framing;
+use crate::outfile::OutFile;
 use crate::output::{terminal_safe, RowIdGen};
 use crate::pipeline::{self, Settings, Sink};
 use crate::report::Stats;
 use crate::schema::Plan;
 use crate::timestamp::{self, Timestamp};
 use crate::transform::{RowIdMode, TransformOptions};
-use anyhow::{anyhow, Context};
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -67,22 +68,26 @@ pub struct Cli {
 pub enum Command {
     /// Print the embedded Dropbox.TeamEvent schema (Panther YAML).
     Schema,
+    /// Write realistic raw Dropbox team-log events (NDJSON), deterministic per
+    /// seed, for tests and benchmarks.
+    Generate(crate::generate::GenerateArgs),
 }
 
-/// Parses sizes such as `16777216`, `64K`, `1M`, `16MiB`, `1G`.
-pub fn parse_size(s: &str) -> Result<usize, String> {
+/// Parses sizes such as `16777216`, `64K`, `1M`, `16MiB`, `1G`, `2T` (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: usize = num
+    let n: u64 = num
         .parse()
         .map_err(|_| format!("{s:?} is not a size (try 1048576, 64K, 16M or 1G)"))?;
-    let mult: usize = match unit.to_ascii_lowercase().as_str() {
+    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use K, M or G)")),
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use K, M, G or T)")),
     };
     n.checked_mul(mult)
         .ok_or_else(|| format!("{s:?} is too large"))
@@ -103,7 +108,7 @@ fn parse_threads(s: &str) -> Result<usize, String> {
 }
 
 fn parse_max_line(s: &str) -> Result<usize, String> {
-    let n = parse_size(s)?;
+    let n = parse_size(s)? as usize;
     if !(1..=1 << 30).contains(&n) {
         return Err(format!("{s:?}: expected 1 byte to 1G"));
     }
@@ -111,7 +116,7 @@ fn parse_max_line(s: &str) -> Result<usize, String> {
 }
 
 fn parse_chunk(s: &str) -> Result<usize, String> {
-    let n = parse_size(s)?;
+    let n = parse_size(s)? as usize;
     if !(4096..=256 << 20).contains(&n) {
         return Err(format!("{s:?}: expected 4K to 256M"));
     }
@@ -246,21 +251,6 @@ impl<W: Write> Write for Named<W> {
     }
 }
 
-/// The `-o` target: a temp file beside it, renamed into place on success.
-fn temp_output(target: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".teamlog-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {} for -o", dir.display()))?;
-    *PENDING_OUTPUT.lock().expect("not poisoned") = Some(tmp.path().to_path_buf());
-    Ok(tmp)
-}
-
 fn write_file_atomically(path: &Path, bytes: &[u8], what: &str) -> anyhow::Result<()> {
     std::fs::write(path, bytes)
         .with_context(|| format!("cannot write {what} to {}", path.display()))
@@ -298,24 +288,17 @@ pub fn run_filter(args: &FilterArgs) -> anyhow::Result<Exit> {
     let mut settings = Settings::new(threads);
     settings.chunk_size = args.chunk_size;
 
-    // Only a missing or regular file is replaced atomically; a device, FIFO or
-    // symlink (`-o /dev/null`) is written in place, never replaced by a file.
-    let atomic = |p: &Path| std::fs::symlink_metadata(p).map_or(true, |m| m.is_file());
-    let mut tmp = match args.output.as_deref() {
-        Some(p) if atomic(p) => Some(temp_output(p)?),
-        _ => None,
-    };
+    let target = args.output.as_deref().map(OutFile::create).transpose()?;
+    if let Some(t) = target.as_ref().and_then(OutFile::temp_path) {
+        *PENDING_OUTPUT.lock().expect("not poisoned") = Some(t.to_path_buf());
+    }
     let stdout = io::stdout();
-    let mut out: Box<dyn Write> = match (&tmp, &args.output) {
-        (Some(t), Some(p)) => Box::new(Named {
-            inner: t.as_file().try_clone()?,
-            name: p.display().to_string(),
+    let mut out: Box<dyn Write> = match &target {
+        Some(t) => Box::new(Named {
+            inner: t.file(),
+            name: t.path().display().to_string(),
         }),
-        (None, Some(p)) => Box::new(Named {
-            inner: File::create(p).with_context(|| format!("cannot open -o {}", p.display()))?,
-            name: p.display().to_string(),
-        }),
-        _ => Box::new(Named {
+        None => Box::new(Named {
             inner: stdout.lock(),
             name: "stdout".into(),
         }),
@@ -343,19 +326,14 @@ pub fn run_filter(args: &FilterArgs) -> anyhow::Result<Exit> {
     );
     let report = pipeline::run(&plan, &opts, sources, &settings, &mut sink)
         .and_then(|r| sink.flush().map(|_| r))?;
-    if let Some(t) = tmp.take() {
-        let target = args.output.as_ref().expect("set");
-        t.persist(target).map_err(|e| {
-            anyhow!(
-                "cannot rename the output into place at {}: {}",
-                target.display(),
-                e.error
-            )
-        })?;
+    let tally = sink.finish();
+    drop(out);
+    if let Some(t) = target {
+        t.commit()?;
         *PENDING_OUTPUT.lock().expect("not poisoned") = None;
     }
 
-    let stats = Stats::new(&sink, &report, started.elapsed());
+    let stats = Stats::new(&tally, &report, started.elapsed());
     if let Some(p) = &args.stats {
         let mut json = serde_json::to_vec_pretty(&stats)?;
         json.push(b'\n');
@@ -365,7 +343,7 @@ pub fn run_filter(args: &FilterArgs) -> anyhow::Result<Exit> {
         eprintln!("teamlog: error: {}", terminal_safe(&f.message));
     }
     if !args.quiet {
-        let unshown = sink.unshown_rejects();
+        let unshown = tally.unshown_rejects();
         if opts.reject_notes > 0 && unshown > 0 {
             eprintln!("teamlog: {unshown} more rejected lines not shown (use --rejects FILE to keep them all)");
         }
@@ -373,7 +351,7 @@ pub fn run_filter(args: &FilterArgs) -> anyhow::Result<Exit> {
     }
     Ok(if !report.failures.is_empty() {
         Exit::Fatal
-    } else if sink.totals.rejected > 0 {
+    } else if tally.totals.rejected > 0 {
         Exit::Rejects
     } else {
         Exit::Ok
@@ -390,6 +368,7 @@ pub fn run_schema() -> anyhow::Result<Exit> {
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Some(Command::Schema) => run_schema(),
+        Some(Command::Generate(a)) => crate::generate::run(&a).map(|()| Exit::Ok),
         None => run_filter(&cli.filter),
     }
 }
@@ -406,6 +385,9 @@ mod tests {
         assert_eq!(parse_size("123"), Ok(123));
         assert!(parse_size("12Q").is_err());
         assert!(parse_size("M").is_err());
+        assert!(parse_size("1.5G").is_err());
+        assert!(parse_size("").is_err());
+        assert!(parse_size("99999999999T").is_err());
     }
 
     #[test]

@@ -8,7 +8,9 @@
 
 pub mod cli;
 pub mod framing;
+pub mod generate;
 pub mod indicators;
+pub mod outfile;
 pub mod output;
 pub mod pipeline;
 pub mod report;

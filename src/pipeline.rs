@@ -58,10 +58,24 @@ pub struct Sink<'a> {
     row_ids: Option<RowIdGen>,
     compose: Vec<u8>,
     notes_limit: usize,
-    notes_shown: u64,
+    pub tally: Tally,
+}
+
+/// What the writer counted: totals, rejects by reason, per-source totals.
+#[derive(Debug, Default)]
+pub struct Tally {
     pub totals: Counts,
     pub by_reason: BTreeMap<String, u64>,
     pub per_source: Vec<SourceTotals>,
+    /// Rejects described on stderr.
+    pub notes_shown: u64,
+}
+
+impl Tally {
+    /// Rejects that were counted but not described on stderr.
+    pub fn unshown_rejects(&self) -> u64 {
+        self.totals.rejected.saturating_sub(self.notes_shown)
+    }
 }
 
 impl<'a> Sink<'a> {
@@ -81,10 +95,7 @@ impl<'a> Sink<'a> {
             row_ids,
             compose: Vec::new(),
             notes_limit,
-            notes_shown: 0,
-            totals: Counts::default(),
-            by_reason: BTreeMap::new(),
-            per_source: Vec::new(),
+            tally: Tally::default(),
         }
     }
 
@@ -109,10 +120,10 @@ impl<'a> Sink<'a> {
         }
         if let Some(m) = &mut self.messages {
             for n in &res.notes {
-                if self.notes_shown as usize >= self.notes_limit {
+                if self.tally.notes_shown as usize >= self.notes_limit {
                     break;
                 }
-                self.notes_shown += 1;
+                self.tally.notes_shown += 1;
                 let at = match n.index {
                     Some(i) => format!("{}:{} (element {i})", terminal_safe(source), n.line),
                     None => format!("{}:{}", terminal_safe(source), n.line),
@@ -121,23 +132,25 @@ impl<'a> Sink<'a> {
                 let _ = writeln!(m, "teamlog: {at}: {}", terminal_safe(&n.reason));
             }
         }
-        self.totals.add(&res.counts);
-        if self.per_source.len() <= chunk.source {
-            self.per_source
+        let tally = &mut self.tally;
+        tally.totals.add(&res.counts);
+        if tally.per_source.len() <= chunk.source {
+            tally
+                .per_source
                 .resize_with(chunk.source + 1, SourceTotals::default);
         }
-        let ps = &mut self.per_source[chunk.source];
+        let ps = &mut tally.per_source[chunk.source];
         ps.counts.add(&res.counts);
         for (class, n) in &res.by_reason {
-            *self.by_reason.entry(class.clone()).or_default() += n;
+            *tally.by_reason.entry(class.clone()).or_default() += n;
             *ps.rejected_by_reason.entry(class.clone()).or_default() += n;
         }
         Ok(())
     }
 
-    /// Rejects that were counted but not shown on stderr.
-    pub fn unshown_rejects(&self) -> u64 {
-        self.totals.rejected.saturating_sub(self.notes_shown)
+    /// Ends writing; what was counted.
+    pub fn finish(self) -> Tally {
+        self.tally
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -186,7 +199,8 @@ pub fn run(
 ) -> io::Result<ReaderReport> {
     let names: Arc<[Arc<str>]> = sources.iter().map(|s| s.name.clone()).collect();
     // Every source gets a row in the per-source totals, read or not.
-    sink.per_source
+    sink.tally
+        .per_source
         .resize_with(sources.len(), SourceTotals::default);
     let t = Transformer::new(plan, opts);
     let mut reader = ChunkReader::new(sources, settings.chunk_size, opts.max_line_bytes);

@@ -3,7 +3,7 @@
 
 use crate::framing::Compression;
 use crate::output::terminal_safe;
-use crate::pipeline::{ReaderReport, Sink, SourceTotals};
+use crate::pipeline::{ReaderReport, SourceTotals, Tally};
 use crate::transform::Counts;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -47,7 +47,7 @@ fn rate(n: u64, secs: f64) -> f64 {
 }
 
 impl<'a> Stats<'a> {
-    pub fn new(sink: &'a Sink<'_>, reader: &'a ReaderReport, elapsed: Duration) -> Stats<'a> {
+    pub fn new(sink: &'a Tally, reader: &'a ReaderReport, elapsed: Duration) -> Stats<'a> {
         let secs = elapsed.as_secs_f64();
         let sources = reader
             .sources

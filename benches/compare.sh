@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Whole-process comparison of teamlog with the tools a user would reach for
+# instead: jq and jaq running benches/peers/normalize.jq, and Python with
+# orjson running benches/peers/normalize_orjson.py (same work, see their
+# headers). Everything reads the same generated corpus and writes to
+# /dev/null. Prints a table: wall time, MB/s, events/s, CPU seconds, peak RSS,
+# and speed relative to the Python script.
+#
+#   benches/compare.sh [--runs N] [--peer-runs N] [--size SIZE] [--seed S]
+#                      [--no-install] [--keep]
+#
+# Installs what is missing (jq, hyperfine and GNU time with apt-get, orjson
+# with pip, jaq with cargo install) unless --no-install, and never when CI is
+# set: this is a tool for people, CI does not run it. Tools still missing are
+# skipped with a note. Needs about 2x SIZE of free space in $TMPDIR.
+set -euo pipefail
+
+runs=3
+peer_runs=
+size=200M
+seed=1
+install=1
+keep=0
+
+usage() {
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+    exit "${1:-0}"
+}
+
+while (($#)); do
+    case "$1" in
+        --runs) runs=${2:?--runs needs a number}; shift 2 ;;
+        --peer-runs) peer_runs=${2:?--peer-runs needs a number}; shift 2 ;;
+        --size) size=${2:?--size needs a size like 200M}; shift 2 ;;
+        --seed) seed=${2:?--seed needs a number}; shift 2 ;;
+        --no-install) install=0; shift ;;
+        --keep) keep=1; shift ;;
+        -h | --help) usage 0 ;;
+        *) echo "compare.sh: unknown argument $1" >&2; usage 2 >&2 ;;
+    esac
+done
+peer_runs=${peer_runs:-$runs}
+[[ -n ${CI:-} ]] && install=0
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+peers=$root/benches/peers
+note() { printf 'compare.sh: %s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# --- tools -----------------------------------------------------------------
+if ((install)); then
+    missing=()
+    have jq || missing+=(jq)
+    have hyperfine || missing+=(hyperfine)
+    [[ -x /usr/bin/time ]] || missing+=(time)
+    have python3 || missing+=(python3 python3-pip)
+    if ((${#missing[@]})) && have apt-get; then
+        note "installing ${missing[*]} with apt-get"
+        apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    if have python3 && ! python3 -c 'import orjson' 2>/dev/null; then
+        note "installing orjson with pip"
+        python3 -m pip install --quiet orjson ||
+            python3 -m pip install --quiet --break-system-packages orjson
+    fi
+    if ! have jaq && have cargo; then
+        note "installing jaq with cargo install (takes a few minutes)"
+        cargo install --locked jaq
+    fi
+fi
+have hyperfine || { note "hyperfine is required (apt-get install hyperfine)"; exit 2; }
+[[ -x /usr/bin/time ]] || { note "GNU time is required at /usr/bin/time (apt-get install time)"; exit 2; }
+have python3 || { note "python3 is required"; exit 2; }
+
+# --- build and corpus --------------------------------------------------------
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+note "building teamlog (release)"
+(cd "$root" && cargo build --release --quiet)
+teamlog=$CARGO_TARGET_DIR/release/teamlog
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/teamlog-compare.XXXXXX")
+if ((keep)); then
+    note "keeping $tmp"
+else
+    trap 'rm -rf "$tmp"' EXIT
+fi
+corpus=$tmp/corpus.ndjson
+note "generating $size of events (seed $seed)"
+"$teamlog" generate --bytes "$size" --seed "$seed" -o "$corpus"
+bytes=$(wc -c <"$corpus")
+# The corpus has no bad lines, so every line is an event.
+events=$(wc -l <"$corpus")
+parse_time=$(date -u '+%Y-%m-%d %H:%M:%S.%N')
+cpus=$(nproc)
+
+# --- measurements ------------------------------------------------------------
+names=()
+bench() { # name runs command
+    local name=$1 n=$2 cmd=$3 i=${#names[@]}
+    note "timing: $name"
+    names+=("$name")
+    printf '%s\n' "$cmd" >"$tmp/$i.cmd"
+    hyperfine --style basic --runs "$n" --warmup 0 --shell bash \
+        --export-json "$tmp/$i.json" "$cmd" >"$tmp/$i.log" 2>&1 ||
+        { cat "$tmp/$i.log" >&2; note "$name failed"; exit 2; }
+    /usr/bin/time -f '%M %U %S' -o "$tmp/$i.time" bash -c "$cmd"
+}
+
+q() { printf '%q' "$1"; }
+c=$(q "$corpus")
+bench "cat f | cat (pipe baseline)" "$runs" "cat $c | cat > /dev/null"
+bench "teamlog f ($cpus threads)" "$runs" "$(q "$teamlog") -q $c > /dev/null"
+bench "teamlog --threads 1 f" "$runs" "$(q "$teamlog") -q --threads 1 $c > /dev/null"
+bench "cat f | teamlog ($cpus threads)" "$runs" "cat $c | $(q "$teamlog") -q > /dev/null"
+bench "cat f | teamlog --threads 1" "$runs" "cat $c | $(q "$teamlog") -q --threads 1 > /dev/null"
+bench "python3 normalize_orjson.py" "$peer_runs" \
+    "python3 $(q "$peers/normalize_orjson.py") --parse-time $(q "$parse_time") < $c > /dev/null 2>&1"
+for jq in jq jaq; do
+    if have "$jq"; then
+        bench "$jq -f normalize.jq ($($jq --version 2>&1 | head -1))" "$peer_runs" \
+            "$jq -n -R -c --arg parse_time $(q "$parse_time") -f $(q "$peers/normalize.jq") < $c > /dev/null"
+    else
+        note "skipping $jq: not installed"
+    fi
+done
+
+# --- table -------------------------------------------------------------------
+python3 - "$tmp" "$bytes" "$events" "${names[@]}" <<'EOF'
+import json, sys
+tmp, nbytes, events, names = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+rows = []
+for i, name in enumerate(names):
+    r = json.load(open(f"{tmp}/{i}.json"))["results"][0]
+    rss_kib, user, system = open(f"{tmp}/{i}.time").read().split()[-3:]
+    rows.append((name, r["mean"], r["stddev"] or 0.0, r["user"] + r["system"], int(rss_kib) / 1024))
+py = next((r[1] for r in rows if r[0].startswith("python3")), None)
+print(f"\ncorpus: {nbytes / 1e6:.1f} MB, {events} events; mean of hyperfine runs; "
+      "CPU s = user + system; peak RSS from one extra run under GNU time (largest process)\n")
+head = ("command", "wall s", "MB/s", "events/s", "CPU s", "peak RSS MiB", "x python")
+print("| " + " | ".join(head) + " |")
+print("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+for name, mean, sd, cpu, rss in rows:
+    ratio = "-" if not py else f"{py / mean:.1f}" if py >= mean else f"{py / mean:.2f}"
+    cell = name.replace("|", "\\|")  # a pipe inside a Markdown cell
+    print(f"| `{cell}` | {mean:.3f} ± {sd:.3f} | {nbytes / 1e6 / mean:.0f} | "
+          f"{events / mean:,.0f} | {cpu:.2f} | {rss:.1f} | {ratio} |")
+EOF
