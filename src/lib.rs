@@ -1,1 +1,2 @@
 //! teamlog engine.
+pub mod pull;
