@@ -610,7 +610,9 @@ impl Client {
         log: &mut dyn Write,
         check: &dyn Fn(&[u8]) -> Result<(), String>,
     ) -> Result<Vec<u8>, ApiError> {
-        let mut refreshed = false;
+        // One refresh-and-retry per call for an expired token; a second expiry right
+        // after a refresh means something else is wrong (a clock far off, say).
+        let mut retried_expired = false;
         loop {
             let stale = match &self.access {
                 None => true,
@@ -619,7 +621,6 @@ impl Client {
             };
             if stale {
                 self.refresh(log)?;
-                refreshed = true;
             }
             let token = self
                 .access
@@ -650,7 +651,8 @@ impl Client {
                 401 => {
                     let e = RouteErrorBody::parse(&r.body);
                     match e.tag.as_deref() {
-                        Some("expired_access_token") if !refreshed => {
+                        Some("expired_access_token") if !retried_expired => {
+                            retried_expired = true;
                             self.access = None;
                             continue;
                         }

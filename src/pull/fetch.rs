@@ -244,7 +244,14 @@ pub fn pull(
                 serde_json::json!({ "cursor": c }).to_string(),
             ),
         };
-        let bytes = match client.call(route, body.as_bytes(), log, &check_page) {
+        // Retry notes are notes: -q silences them (errors still come back).
+        let mut quiet_sink = io::sink();
+        let notes: &mut dyn Write = if cfg.quiet {
+            &mut quiet_sink
+        } else {
+            &mut *log
+        };
+        let bytes = match client.call(route, body.as_bytes(), notes, &check_page) {
             Ok(b) => b,
             Err(ApiError::Reset { time }) => {
                 resets += 1;
@@ -258,7 +265,7 @@ pub fn pull(
                     }));
                 }
                 let _ = writeln!(
-                    log,
+                    notes,
                     "teamlog: Dropbox reset the cursor; starting again from {time} (events \
                      since then may come again; --dedup-window skips them)"
                 );
