@@ -230,12 +230,18 @@ fn real_env(k: &str) -> Option<String> {
     std::env::var(k).ok()
 }
 
-/// Sets `stop` on Ctrl-C and SIGTERM (once per process; later calls keep the first
-/// handler, which is fine for a one-command process).
+/// Sets `stop` on Ctrl-C, SIGTERM and SIGHUP, so the run ends at the next page
+/// boundary with its checkpoint saved; a second signal exits at once (status 130)
+/// for a run stuck in a slow request. (One handler per process; a later call keeps
+/// the first, which is fine for a one-command process.)
 fn stop_on_signals() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
-    let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
+    let _ = ctrlc::set_handler(move || {
+        if s.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    });
     stop
 }
 
