@@ -74,7 +74,7 @@ impl RetryPolicy {
 }
 
 /// Sleeps that end early when the run is asked to stop (Ctrl-C, SIGTERM, a test).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Pacer {
     stop: Arc<AtomicBool>,
     scale: f64,

@@ -12,7 +12,6 @@ use std::io::{self, BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -457,11 +456,6 @@ pub fn read_pasted_code(input: &mut dyn BufRead, state: Option<&str>) -> Result<
             .ok_or(CodeError::Empty);
     }
     Ok(Secret::new(t))
-}
-
-/// A stop flag that is never set, for callers without one.
-pub fn no_stop() -> Arc<AtomicBool> {
-    Arc::new(AtomicBool::new(false))
 }
 
 #[cfg(test)]

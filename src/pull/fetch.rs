@@ -337,6 +337,8 @@ pub fn pull(
         }
         if let Some(a) = alarm.as_mut() {
             a.events_arrived(fresh.len(), now, log);
+            // Also between pages: a long run of empty `has_more` pages is silence too.
+            a.check(now, log);
             state.alarm_since = a.firing_since().map(api_time);
         }
         let cursor = page.cursor.clone();
