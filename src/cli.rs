@@ -4,7 +4,7 @@
 use crate::framing;
 use crate::outfile::OutFile;
 use crate::output::{terminal_safe, RowIdGen};
-use crate::pipeline::{self, Settings, Sink};
+use crate::pipeline::{self, Settings, Targets, Writer};
 use crate::report::Stats;
 use crate::schema::Plan;
 use crate::timestamp::{self, Timestamp};
@@ -30,6 +30,17 @@ pub enum Exit {
     Fatal = 2,
     /// Interrupted by SIGINT (128 + 2).
     Interrupted = 130,
+}
+
+impl Exit {
+    /// Maps `pull`'s status (0, 1 rejects, 2 fatal) onto ours.
+    pub fn from_pull(code: u8) -> Exit {
+        match code {
+            0 => Exit::Ok,
+            1 => Exit::Rejects,
+            _ => Exit::Fatal,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -71,6 +82,10 @@ pub enum Command {
     /// Write realistic raw Dropbox team-log events (NDJSON), deterministic per
     /// seed, for tests and benchmarks.
     Generate(crate::generate::GenerateArgs),
+    /// Authorize teamlog to read your team's activity log (OAuth 2 with PKCE).
+    Auth(Box<crate::pull::AuthArgs>),
+    /// Fetch team events from the Dropbox API (raw, or normalized with --normalize).
+    Pull(Box<crate::pull::PullArgs>),
 }
 
 /// Parses sizes such as `16777216`, `64K`, `1M`, `16MiB`, `1G`, `2T` (powers of 1024).
@@ -123,49 +138,9 @@ fn parse_chunk(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
-/// The normalizing filter's flags.
+/// How events are normalized: shared by the filter and `pull --normalize`.
 #[derive(Args, Debug, Clone)]
-pub struct FilterArgs {
-    /// Input files, read in order; `-` or none reads stdin. Plain, gzip
-    /// (all members) or zstd, detected from the first bytes.
-    #[arg(value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-
-    /// Read the files under directory arguments, sorted by path.
-    #[arg(short = 'r', long)]
-    pub recursive: bool,
-
-    /// Write events to FILE instead of stdout. The file is written beside FILE
-    /// under a temporary name and renamed when the run succeeds, so a failed
-    /// or interrupted run never leaves a half-written FILE. (A device, FIFO or
-    /// symlink is written in place instead.)
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// Write one JSON record per rejected line (or envelope element) to FILE:
-    /// source, line, index, error, and the exact raw text (raw_base64 when it
-    /// is not UTF-8).
-    #[arg(long, value_name = "FILE")]
-    pub rejects: Option<PathBuf>,
-
-    /// Write the run's counts as JSON to FILE: totals, rejects by reason, and
-    /// a breakdown per input file.
-    #[arg(long, value_name = "FILE")]
-    pub stats: Option<PathBuf>,
-
-    /// No summary and no reject messages on stderr (the exit status still tells).
-    #[arg(short = 'q', long)]
-    pub quiet: bool,
-
-    /// How many rejects to describe on stderr when --rejects is not given.
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub show_rejects: usize,
-
-    /// Worker threads [default: all cores]. 1 runs everything on one thread;
-    /// the output is byte-identical for any value.
-    #[arg(long, value_name = "N", value_parser = parse_threads)]
-    pub threads: Option<usize>,
-
+pub struct NormalizeArgs {
     /// Use this Panther-style YAML schema instead of the embedded
     /// Dropbox.TeamEvent one (see `teamlog schema` for the format).
     #[arg(long, value_name = "FILE")]
@@ -189,6 +164,99 @@ pub struct FilterArgs {
     /// Set p_source_label on every event.
     #[arg(long, value_name = "LABEL")]
     pub source_label: Option<String>,
+
+    /// Write one JSON record per rejected line (or envelope element) to FILE:
+    /// source, line, index, error, and the exact raw text (raw_base64 when it
+    /// is not UTF-8).
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+}
+
+impl NormalizeArgs {
+    /// The schema to normalize with: `--schema FILE` or the embedded one.
+    pub fn plan(&self) -> anyhow::Result<Plan> {
+        Ok(match &self.schema {
+            Some(p) => Plan::from_file(p)?,
+            None => Plan::dropbox(),
+        })
+    }
+
+    /// The transform's options; `reject_notes` is how many rejects to describe on stderr.
+    pub fn options(&self, max_line_bytes: usize, reject_notes: usize) -> TransformOptions {
+        TransformOptions {
+            row_id: self.row_id,
+            parse_time: self
+                .parse_time
+                .unwrap_or_else(|| Timestamp::from_system(std::time::SystemTime::now())),
+            source_id: self.source_id.clone(),
+            source_label: self.source_label.clone(),
+            max_line_bytes,
+            keep_reject_records: self.rejects.is_some(),
+            reject_notes,
+        }
+    }
+
+    /// The sequential row-id numbering, when that mode is chosen.
+    pub fn row_ids(&self, opts: &TransformOptions) -> Option<RowIdGen> {
+        (self.row_id == RowIdMode::Sequential)
+            .then(|| RowIdGen::new(RowIdGen::random_node(), opts.parse_time.micros_since_2020()))
+    }
+
+    /// Opens the `--rejects` file, if asked for.
+    pub fn open_rejects(&self) -> anyhow::Result<Option<impl Write>> {
+        self.rejects
+            .as_ref()
+            .map(|p| {
+                let f = File::create(p)
+                    .with_context(|| format!("cannot create --rejects file {}", p.display()))?;
+                Ok(Named {
+                    inner: BufWriter::with_capacity(1 << 16, f),
+                    name: p.display().to_string(),
+                })
+            })
+            .transpose()
+    }
+}
+
+/// The normalizing filter's flags.
+#[derive(Args, Debug, Clone)]
+pub struct FilterArgs {
+    /// Input files, read in order; `-` or none reads stdin. Plain, gzip
+    /// (all members) or zstd, detected from the first bytes.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Read the files under directory arguments, sorted by path.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+
+    /// Write events to FILE instead of stdout. The file is written beside FILE
+    /// under a temporary name and renamed when the run succeeds, so a failed
+    /// or interrupted run never leaves a half-written FILE. (A device, FIFO or
+    /// symlink is written in place instead.)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write the run's counts as JSON to FILE: totals, rejects by reason, and
+    /// a breakdown per input file.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+
+    /// No summary and no reject messages on stderr (the exit status still tells).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// How many rejects to describe on stderr when --rejects is not given.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub show_rejects: usize,
+
+    /// Worker threads [default: all cores]. 1 runs everything on one thread;
+    /// the output is byte-identical for any value.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
+
+    #[command(flatten)]
+    pub normalize: NormalizeArgs,
 
     /// Reject lines longer than this (without the line ending). Such a line is
     /// never held in memory whole; its reject record keeps the first 4 KiB.
@@ -258,28 +326,17 @@ fn write_file_atomically(path: &Path, bytes: &[u8], what: &str) -> anyhow::Resul
 
 /// `teamlog [FILE]...`: the normalizing filter.
 pub fn run_filter(args: &FilterArgs) -> anyhow::Result<Exit> {
+    install_interrupt_handler();
     let started = Instant::now();
-    let plan = match &args.schema {
-        Some(p) => Plan::from_file(p)?,
-        None => Plan::dropbox(),
-    };
+    let norm = &args.normalize;
+    let plan = norm.plan()?;
     let sources = framing::expand(&args.files, args.recursive)?;
-    let parse_time = args
-        .parse_time
-        .unwrap_or_else(|| Timestamp::from_system(std::time::SystemTime::now()));
-    let opts = TransformOptions {
-        row_id: args.row_id,
-        parse_time,
-        source_id: args.source_id.clone(),
-        source_label: args.source_label.clone(),
-        max_line_bytes: args.max_line_bytes,
-        keep_reject_records: args.rejects.is_some(),
-        reject_notes: if args.quiet || args.rejects.is_some() {
-            0
-        } else {
-            args.show_rejects
-        },
+    let notes = if args.quiet || norm.rejects.is_some() {
+        0
+    } else {
+        args.show_rejects
     };
+    let opts = norm.options(args.max_line_bytes, notes);
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -303,30 +360,17 @@ pub fn run_filter(args: &FilterArgs) -> anyhow::Result<Exit> {
             name: "stdout".into(),
         }),
     };
-    let mut rejects = match &args.rejects {
-        Some(p) => Some(Named {
-            inner: BufWriter::with_capacity(
-                1 << 16,
-                File::create(p)
-                    .with_context(|| format!("cannot create --rejects file {}", p.display()))?,
-            ),
-            name: p.display().to_string(),
-        }),
-        None => None,
-    };
+    let mut rejects = norm.open_rejects()?;
     let mut stderr = io::stderr();
-    let row_ids = (args.row_id == RowIdMode::Sequential)
-        .then(|| RowIdGen::new(RowIdGen::random_node(), parse_time.micros_since_2020()));
-    let mut sink = Sink::new(
-        &mut out,
-        rejects.as_mut().map(|r| r as &mut dyn Write),
-        (opts.reject_notes > 0).then_some(&mut stderr as &mut dyn Write),
-        row_ids,
-        opts.reject_notes,
-    );
-    let report = pipeline::run(&plan, &opts, sources, &settings, &mut sink)
-        .and_then(|r| sink.flush().map(|_| r))?;
-    let tally = sink.finish();
+    let mut writer = Writer::new(norm.row_ids(&opts), opts.reject_notes);
+    let mut to = Targets {
+        out: &mut out,
+        rejects: rejects.as_mut().map(|r| r as &mut dyn Write),
+        messages: (opts.reject_notes > 0).then_some(&mut stderr as &mut dyn Write),
+    };
+    let report = pipeline::run(&plan, &opts, sources, &settings, &mut writer, &mut to)
+        .and_then(|r| to.flush().map(|_| r))?;
+    let tally = writer.tally;
     drop(out);
     if let Some(t) = target {
         t.commit()?;
@@ -369,6 +413,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Some(Command::Schema) => run_schema(),
         Some(Command::Generate(a)) => crate::generate::run(&a).map(|()| Exit::Ok),
+        Some(Command::Auth(a)) => crate::pull::run_auth(&a).map(|_| Exit::Ok),
+        Some(Command::Pull(a)) => crate::pull::run_pull(&a).map(Exit::from_pull),
         None => run_filter(&cli.filter),
     }
 }

@@ -13,6 +13,7 @@ pub mod indicators;
 pub mod outfile;
 pub mod output;
 pub mod pipeline;
+pub mod pull;
 pub mod report;
 pub mod schema;
 pub mod timestamp;

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use teamlog::cli::{self, Exit};
 
 fn main() -> ExitCode {
-    cli::install_interrupt_handler();
     match cli::run(cli::Cli::parse()) {
         Ok(code) => code.into(),
         // `teamlog ... | head`: the reader has all it wanted.

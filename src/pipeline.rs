@@ -49,12 +49,16 @@ pub struct SourceTotals {
     pub rejected_by_reason: BTreeMap<String, u64>,
 }
 
-/// Where the writer sends things, and what it has counted so far.
-pub struct Sink<'a> {
-    out: &'a mut dyn Write,
-    rejects: Option<&'a mut dyn Write>,
+/// Where the ordered writer sends things.
+pub struct Targets<'a> {
+    pub out: &'a mut dyn Write,
+    pub rejects: Option<&'a mut dyn Write>,
     /// Reject messages go here (stderr) unless quiet.
-    messages: Option<&'a mut dyn Write>,
+    pub messages: Option<&'a mut dyn Write>,
+}
+
+/// The ordered writer's state: row-id numbering and what it has counted.
+pub struct Writer {
     row_ids: Option<RowIdGen>,
     compose: Vec<u8>,
     notes_limit: usize,
@@ -78,20 +82,11 @@ impl Tally {
     }
 }
 
-impl<'a> Sink<'a> {
+impl Writer {
     /// `row_ids` is `Some` for sequential row ids, which only the writer can
-    /// number; `notes_limit` caps the reject messages written to `messages`.
-    pub fn new(
-        out: &'a mut dyn Write,
-        rejects: Option<&'a mut dyn Write>,
-        messages: Option<&'a mut dyn Write>,
-        row_ids: Option<RowIdGen>,
-        notes_limit: usize,
-    ) -> Sink<'a> {
-        Sink {
-            out,
-            rejects,
-            messages,
+    /// number; `notes_limit` caps the reject messages written to stderr.
+    pub fn new(row_ids: Option<RowIdGen>, notes_limit: usize) -> Writer {
+        Writer {
             row_ids,
             compose: Vec::new(),
             notes_limit,
@@ -99,8 +94,14 @@ impl<'a> Sink<'a> {
         }
     }
 
-    /// Writes one chunk's results, in order.
-    pub fn write(&mut self, chunk: &Chunk, res: &ChunkOutput, source: &str) -> io::Result<()> {
+    /// Writes one chunk's results, in order; `source` indexes the run's sources.
+    pub fn write(
+        &mut self,
+        to: &mut Targets<'_>,
+        source: usize,
+        name: &str,
+        res: &ChunkOutput,
+    ) -> io::Result<()> {
         match &mut self.row_ids {
             Some(gen) if !res.row_id_slots.is_empty() => {
                 self.compose.clear();
@@ -111,35 +112,35 @@ impl<'a> Sink<'a> {
                     from = at;
                 }
                 self.compose.extend_from_slice(&res.events[from..]);
-                self.out.write_all(&self.compose)?;
+                to.out.write_all(&self.compose)?;
             }
-            _ => self.out.write_all(&res.events)?,
+            _ => to.out.write_all(&res.events)?,
         }
-        if let Some(r) = &mut self.rejects {
+        if let Some(r) = &mut to.rejects {
             r.write_all(&res.rejects)?;
         }
-        if let Some(m) = &mut self.messages {
+        let tally = &mut self.tally;
+        if let Some(m) = &mut to.messages {
             for n in &res.notes {
-                if self.tally.notes_shown as usize >= self.notes_limit {
+                if tally.notes_shown as usize >= self.notes_limit {
                     break;
                 }
-                self.tally.notes_shown += 1;
+                tally.notes_shown += 1;
                 let at = match n.index {
-                    Some(i) => format!("{}:{} (element {i})", terminal_safe(source), n.line),
-                    None => format!("{}:{}", terminal_safe(source), n.line),
+                    Some(i) => format!("{}:{} (element {i})", terminal_safe(name), n.line),
+                    None => format!("{}:{}", terminal_safe(name), n.line),
                 };
                 // Best effort: a closed stderr must not stop the run.
                 let _ = writeln!(m, "teamlog: {at}: {}", terminal_safe(&n.reason));
             }
         }
-        let tally = &mut self.tally;
         tally.totals.add(&res.counts);
-        if tally.per_source.len() <= chunk.source {
+        if tally.per_source.len() <= source {
             tally
                 .per_source
-                .resize_with(chunk.source + 1, SourceTotals::default);
+                .resize_with(source + 1, SourceTotals::default);
         }
-        let ps = &mut tally.per_source[chunk.source];
+        let ps = &mut tally.per_source[source];
         ps.counts.add(&res.counts);
         for (class, n) in &res.by_reason {
             *tally.by_reason.entry(class.clone()).or_default() += n;
@@ -147,12 +148,9 @@ impl<'a> Sink<'a> {
         }
         Ok(())
     }
+}
 
-    /// Ends writing; what was counted.
-    pub fn finish(self) -> Tally {
-        self.tally
-    }
-
+impl Targets<'_> {
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()?;
         if let Some(r) = &mut self.rejects {
@@ -162,7 +160,7 @@ impl<'a> Sink<'a> {
     }
 }
 
-/// What a run learned besides the sink's counts.
+/// What the reader learned about the sources.
 #[derive(Debug, Default)]
 pub struct ReaderReport {
     pub sources: Vec<Source>,
@@ -189,17 +187,19 @@ pub fn process_chunk(
     }
 }
 
-/// Runs the whole pipeline over `sources`, writing through `sink`.
+/// Runs the whole pipeline over `sources`, writing in order to `to`.
 pub fn run(
     plan: &Plan,
     opts: &TransformOptions,
     sources: Vec<Source>,
     settings: &Settings,
-    sink: &mut Sink<'_>,
+    writer: &mut Writer,
+    to: &mut Targets<'_>,
 ) -> io::Result<ReaderReport> {
     let names: Arc<[Arc<str>]> = sources.iter().map(|s| s.name.clone()).collect();
     // Every source gets a row in the per-source totals, read or not.
-    sink.tally
+    writer
+        .tally
         .per_source
         .resize_with(sources.len(), SourceTotals::default);
     let t = Transformer::new(plan, opts);
@@ -212,7 +212,7 @@ pub fn run(
         let mut buf = Vec::new();
         while let Some(chunk) = reader.next_chunk(std::mem::take(&mut buf)) {
             process_chunk(&t, &chunk, &names[chunk.source], &mut sc, &mut out);
-            sink.write(&chunk, &out, &names[chunk.source])?;
+            writer.write(to, chunk.source, &names[chunk.source], &out)?;
             if keep(&chunk.data) {
                 buf = chunk.data;
             }
@@ -262,7 +262,7 @@ pub fn run(
                 let (chunk, out) = rx
                     .recv()
                     .map_err(|_| io::Error::other("a worker thread stopped unexpectedly"))?;
-                sink.write(&chunk, &out, &names[chunk.source])?;
+                writer.write(to, chunk.source, &names[chunk.source], &out)?;
                 if keep(&chunk.data) {
                     let _ = buf_tx.send(chunk.data);
                 }

@@ -47,7 +47,7 @@ fn rate(n: u64, secs: f64) -> f64 {
 }
 
 impl<'a> Stats<'a> {
-    pub fn new(sink: &'a Tally, reader: &'a ReaderReport, elapsed: Duration) -> Stats<'a> {
+    pub fn new(tally: &'a Tally, reader: &'a ReaderReport, elapsed: Duration) -> Stats<'a> {
         let secs = elapsed.as_secs_f64();
         let sources = reader
             .sources
@@ -65,15 +65,15 @@ impl<'a> Stats<'a> {
                         Compression::Zstd => "zstd",
                     }),
                 size: reader.info.get(i).and_then(|i| i.size),
-                totals: &sink.per_source[i],
+                totals: &tally.per_source[i],
             })
             .collect();
         Stats {
-            totals: sink.totals,
+            totals: tally.totals,
             seconds: secs,
-            mb_per_s: rate(sink.totals.bytes_in, secs) / 1e6,
-            events_per_s: rate(sink.totals.events, secs),
-            rejected_by_reason: &sink.by_reason,
+            mb_per_s: rate(tally.totals.bytes_in, secs) / 1e6,
+            events_per_s: rate(tally.totals.events, secs),
+            rejected_by_reason: &tally.by_reason,
             failed_sources: reader
                 .failures
                 .iter()

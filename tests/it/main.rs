@@ -7,5 +7,6 @@ mod golden;
 mod input;
 mod output;
 mod properties;
+mod pull;
 mod rejects;
 mod runs;

@@ -1,0 +1,592 @@
+//! `teamlog auth` and `teamlog pull`: collecting team events from the Dropbox API.
+//!
+//! This module owns everything that talks to Dropbox (issue 6; the API contract is
+//! `shared/DROPBOX_API.md`): the OAuth flow and the credentials file ([`auth`]), the
+//! HTTP client with its retries and error mapping ([`api`]), the cursor checkpoint
+//! and dedup window ([`state`]), the drop-off alarm ([`alarm`]), the page loop
+//! ([`fetch`]) and the boundary to the output ([`output`]: raw events now, the
+//! normalizing engine behind the same [`EventSink`] trait).
+//!
+//! The CLI enters through [`run_auth`] and [`run_pull`]; tests and other front ends
+//! use [`run_auth_with`] and [`run_pull_with`], which take their environment,
+//! standard streams and stop flag as arguments.
+
+pub mod alarm;
+pub mod api;
+pub mod auth;
+pub mod fetch;
+pub mod normalize;
+pub mod output;
+pub mod secret;
+pub mod state;
+pub mod util;
+
+use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use alarm::AlarmConfig;
+pub use api::{ApiError, RetryPolicy, DEFAULT_API_BASE};
+pub use auth::{Credentials, DEFAULT_AUTHORIZE_BASE};
+pub use fetch::{PullConfig, PullError, PullSummary};
+pub use output::{EventSink, Output, RawSink};
+pub use secret::Secret;
+
+use util::{parse_positive_duration, sanitize};
+
+/// Environment variable with the App key.
+pub const ENV_APP_KEY: &str = "TEAMLOG_APP_KEY";
+/// Environment variable with the App secret.
+pub const ENV_APP_SECRET: &str = "TEAMLOG_APP_SECRET";
+/// Environment variable with a refresh token (instead of the credentials file).
+pub const ENV_REFRESH_TOKEN: &str = "TEAMLOG_REFRESH_TOKEN";
+
+/// Exit status: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: the run completed but the sink could not write some events as asked
+/// (with `--normalize`: some events were rejected).
+pub const EXIT_REJECTS: u8 = 1;
+/// Exit status: a fatal error; the message says what and what to do.
+pub const EXIT_FATAL: u8 = 2;
+
+fn secret_arg(s: &str) -> Result<Secret, String> {
+    Ok(Secret::new(s))
+}
+
+/// Authorize teamlog to read your team's activity log (OAuth 2 with PKCE).
+///
+/// Prints a URL to open as a Dropbox team admin. With a loopback --redirect-uri,
+/// teamlog catches the redirect itself; otherwise paste the code Dropbox shows. The
+/// refresh token is stored in the credentials file (mode 0600) for `teamlog pull`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AuthArgs {
+    /// The app's App key (OAuth client id, on the App Console's Settings tab).
+    /// Default: $TEAMLOG_APP_KEY, then the existing credentials file.
+    #[arg(long, value_name = "KEY")]
+    pub app_key: Option<String>,
+
+    /// The App secret. Not needed: PKCE works without it. Prefer $TEAMLOG_APP_SECRET
+    /// or --app-secret-file: command lines are visible to other users in `ps`.
+    #[arg(long, value_name = "SECRET", value_parser = secret_arg, conflicts_with = "app_secret_file")]
+    pub app_secret: Option<Secret>,
+
+    /// Read the App secret from the first line of FILE.
+    #[arg(long, value_name = "FILE")]
+    pub app_secret_file: Option<PathBuf>,
+
+    /// The redirect URI registered for the app. For http://127.0.0.1:PORT/PATH or
+    /// http://localhost:PORT/PATH teamlog listens there and catches the code; for any
+    /// other URI, or none, paste the code (or the redirected URL) on stdin.
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Option<String>,
+
+    /// Where to store the credentials (created with mode 0600).
+    /// Default: $XDG_CONFIG_HOME/teamlog/credentials.json, else
+    /// ~/.config/teamlog/credentials.json.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+
+    /// How long to wait for the browser's redirect (loopback redirect URI only).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_positive_duration)]
+    pub timeout: Duration,
+
+    /// API host (for tests).
+    #[arg(long, value_name = "URL", default_value = DEFAULT_API_BASE, hide = true)]
+    pub api_base: String,
+
+    /// Host of the authorize page (for tests).
+    #[arg(long, value_name = "URL", default_value = DEFAULT_AUTHORIZE_BASE, hide = true)]
+    pub authorize_base: String,
+}
+
+/// Fetch team events from the Dropbox API and write them as NDJSON.
+///
+/// Reads events with team_log/get_events and /continue until no more are pending,
+/// one event per line, exactly as Dropbox sent it. With --state, a rerun continues
+/// where the last run stopped; with --follow it keeps polling.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PullArgs {
+    /// Append events to FILE instead of writing to stdout. With --state, a rerun
+    /// continues the file, first cutting off any page written after the last
+    /// checkpoint, so the file never holds an event twice.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Normalize events to Panther's Dropbox.TeamEvent form in-process (the
+    /// filter's engine and flags below) instead of writing them raw.
+    #[arg(long)]
+    pub normalize: bool,
+
+    #[command(flatten)]
+    pub norm: crate::cli::NormalizeArgs,
+
+    /// Earliest event time (inclusive): RFC 3339 (2024-05-01T00:00:00Z), a date
+    /// (2024-05-01) or a duration back from now (7d). Used when there is no saved
+    /// cursor. Default: as far back as Dropbox keeps.
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+
+    /// Latest event time (exclusive), same forms as --start. Not with --follow.
+    #[arg(long, value_name = "TIME", conflicts_with = "follow")]
+    pub end: Option<String>,
+
+    /// Only events of this category (like logins, sharing, file_operations).
+    #[arg(long, value_name = "CATEGORY", conflicts_with = "event_type")]
+    pub category: Option<String>,
+
+    /// Only events of this type (like login_fail, shared_content_download).
+    #[arg(long, value_name = "TYPE")]
+    pub event_type: Option<String>,
+
+    /// Only events of this team member (a dbid:... account id).
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// Events per API page, 1 to 1000.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+
+    /// Checkpoint file: the cursor, the dedup window and the output's length, saved
+    /// atomically after each page is written and flushed. A rerun with the same
+    /// file continues after the last saved page.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Ignore the cursor saved in --state and start again from --start (keeps the
+    /// dedup window; after a bad_cursor error, for example).
+    #[arg(long, requires = "state")]
+    pub restart: bool,
+
+    /// Keep polling for new events after the last page, until interrupted
+    /// (Ctrl-C or SIGTERM end it after the current page).
+    #[arg(long)]
+    pub follow: bool,
+
+    /// Pause between polls with --follow, like 30s, 5m, 1h.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_positive_duration)]
+    pub interval: Duration,
+
+    /// Skip events whose exact content was among the last N events written
+    /// (0 = off, at most 1000000). The hashes are kept in --state (about 11 bytes
+    /// per event, rewritten at every checkpoint), so reruns skip them too.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub dedup_window: u32,
+
+    /// With --follow: when no new events arrived for DURATION (like 30m, 2h), print
+    /// one ALARM line on stderr (and run --alarm-command), once per silence, and a
+    /// RECOVERED line when events come back.
+    #[arg(long, value_name = "DURATION", requires = "follow", value_parser = parse_positive_duration)]
+    pub drop_off_alarm: Option<Duration>,
+
+    /// Shell command run (sh -c) when the alarm fires and when it recovers, with
+    /// TEAMLOG_ALARM (drop-off or recovered), TEAMLOG_ALARM_MESSAGE,
+    /// TEAMLOG_ALARM_SILENCE_SECONDS, TEAMLOG_ALARM_THRESHOLD_SECONDS and
+    /// TEAMLOG_ALARM_LAST_EVENT_AT in its environment; its output goes to stderr.
+    #[arg(long, value_name = "CMD", requires = "drop_off_alarm")]
+    pub alarm_command: Option<String>,
+
+    /// Retries for a failing request (HTTP 429, 5xx, connection errors) before
+    /// giving up, 0 to 100; waits double from 1s up to 60s, with jitter.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub retries: u32,
+
+    /// The credentials file written by `teamlog auth`. Default:
+    /// $XDG_CONFIG_HOME/teamlog/credentials.json, else ~/.config/teamlog/credentials.json.
+    /// $TEAMLOG_APP_KEY, $TEAMLOG_APP_SECRET and $TEAMLOG_REFRESH_TOKEN override it.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+
+    /// Write the run's counts as JSON to FILE at the end.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+
+    /// No notes or summary on stderr (errors and alarms still appear).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// API host (for tests).
+    #[arg(long, value_name = "URL", default_value = DEFAULT_API_BASE, hide = true)]
+    pub api_base: String,
+
+    /// Multiplies every retry wait (for tests).
+    #[arg(long, value_name = "X", default_value_t = 1.0, hide = true)]
+    pub retry_wait_scale: f64,
+}
+
+/// The outside world of a run, passed in so tests can supply their own.
+pub struct Io<'a> {
+    /// Environment lookup.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// Standard input (for a pasted authorization code).
+    pub stdin: &'a mut dyn BufRead,
+    /// Where events go when there is no `-o`.
+    pub stdout: Output,
+    /// Notes, warnings, alarms, the summary.
+    pub stderr: &'a mut dyn Write,
+    /// Set to end the run at the next page boundary or wait.
+    pub stop: Arc<AtomicBool>,
+}
+
+fn real_env(k: &str) -> Option<String> {
+    std::env::var(k).ok()
+}
+
+/// Sets `stop` on Ctrl-C, SIGTERM and SIGHUP, so the run ends at the next page
+/// boundary with its checkpoint saved; a second signal exits at once (status 130)
+/// for a run stuck in a slow request. (One handler per process; a later call keeps
+/// the first, which is fine for a one-command process.)
+fn stop_on_signals() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if s.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    });
+    stop
+}
+
+/// `teamlog auth` with the real environment and streams.
+pub fn run_auth(args: &AuthArgs) -> anyhow::Result<ExitCode> {
+    let stdin = io::stdin();
+    let mut stdin = stdin.lock();
+    let mut stderr = io::stderr();
+    let io = Io {
+        env: &real_env,
+        stdin: &mut stdin,
+        stdout: Output::stream(Box::new(io::sink())),
+        stderr: &mut stderr,
+        stop: stop_on_signals(),
+    };
+    run_auth_with(args, io)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `teamlog pull` with the real environment and streams, writing raw events.
+pub fn run_pull(args: &PullArgs) -> anyhow::Result<u8> {
+    let mut normalizer = match args.normalize {
+        true => Some(normalize::NormalizeSink::new(&args.norm, args.quiet)?),
+        false => None,
+    };
+    let sink: &mut dyn EventSink = match &mut normalizer {
+        Some(n) => n,
+        None => &mut RawSink,
+    };
+    let stdin = io::stdin();
+    let mut stdin = stdin.lock();
+    let mut stderr = io::stderr();
+    let io = Io {
+        env: &real_env,
+        stdin: &mut stdin,
+        stdout: Output::stdout(),
+        stderr: &mut stderr,
+        stop: stop_on_signals(),
+    };
+    let code = run_pull_with(args, io, sink)?;
+    Ok(code)
+}
+
+/// Resolves the App key and secret for `teamlog auth`: flags, then environment,
+/// then an existing credentials file.
+fn auth_app_credentials(
+    args: &AuthArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+    existing: Option<&Credentials>,
+) -> Result<(String, Option<Secret>), PullError> {
+    let key = args
+        .app_key
+        .clone()
+        .or_else(|| env(ENV_APP_KEY).filter(|s| !s.is_empty()))
+        .or_else(|| existing.map(|c| c.app_key.clone()))
+        .ok_or_else(|| {
+            PullError::Usage(format!(
+                "no App key: pass --app-key KEY or set {ENV_APP_KEY} (the App key is on the \
+                 app's Settings tab in the Dropbox App Console)"
+            ))
+        })?;
+    let secret = match (&args.app_secret, &args.app_secret_file) {
+        (Some(s), _) => Some(s.clone()),
+        (None, Some(f)) => {
+            let text = std::fs::read_to_string(f).map_err(|e| {
+                PullError::Usage(format!(
+                    "cannot read --app-secret-file {}: {e}",
+                    sanitize(&f.display().to_string(), 200)
+                ))
+            })?;
+            let line = text.lines().next().unwrap_or("").trim().to_owned();
+            if line.is_empty() {
+                return Err(PullError::Usage(format!(
+                    "--app-secret-file {} is empty",
+                    sanitize(&f.display().to_string(), 200)
+                )));
+            }
+            Some(Secret::new(line))
+        }
+        (None, None) => env(ENV_APP_SECRET)
+            .filter(|s| !s.is_empty())
+            .map(Secret::new)
+            .or_else(|| existing.and_then(|c| c.app_secret.clone())),
+    };
+    Ok((key, secret))
+}
+
+fn credentials_path(
+    flag: Option<&PathBuf>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<PathBuf, PullError> {
+    flag.cloned()
+        .or_else(|| auth::default_credentials_path(env))
+        .ok_or_else(|| {
+            PullError::Usage(
+                "no place for the credentials: neither HOME nor XDG_CONFIG_HOME is set; pass \
+                 --credentials FILE"
+                    .into(),
+            )
+        })
+}
+
+/// `teamlog auth` with the given environment and streams; returns the saved
+/// credentials.
+pub fn run_auth_with(args: &AuthArgs, io: Io<'_>) -> Result<Credentials, PullError> {
+    let Io {
+        env,
+        stdin,
+        stderr: log,
+        stop,
+        ..
+    } = io;
+    let path = credentials_path(args.credentials.as_ref(), env)?;
+    let existing = match auth::load_credentials(&path) {
+        Ok((c, _)) => Some(c),
+        Err(_) => None,
+    };
+    let (app_key, app_secret) = auth_app_credentials(args, env, existing.as_ref())?;
+
+    let pkce = auth::Pkce::generate().map_err(|e| PullError::Usage(e.to_string()))?;
+    let csrf = auth::random_state().map_err(|e| PullError::Usage(e.to_string()))?;
+    let redirect = args.redirect_uri.as_deref();
+    let url = auth::authorize_url(
+        &args.authorize_base,
+        &app_key,
+        &pkce.challenge,
+        redirect,
+        redirect.map(|_| csrf.as_str()),
+    );
+    let _ = writeln!(
+        log,
+        "teamlog: open this URL in a browser where a Dropbox team admin is signed in, and \
+         allow access:\n\n  {url}\n"
+    );
+    let code = match redirect.and_then(auth::loopback) {
+        Some(lb) => {
+            let uri = redirect.unwrap_or_default();
+            auth::catch_redirect(&lb, &csrf, args.timeout, &stop, &mut || {
+                let _ = writeln!(
+                    log,
+                    "teamlog: waiting for the redirect to {} (up to {})...",
+                    sanitize(uri, 200),
+                    util::format_duration(args.timeout)
+                );
+                let _ = log.flush();
+            })?
+        }
+        None => {
+            let _ = writeln!(
+                log,
+                "teamlog: then paste the code Dropbox shows{} and press Enter:",
+                if redirect.is_some() {
+                    " (or the whole URL the browser was sent to)"
+                } else {
+                    ""
+                }
+            );
+            let _ = log.flush();
+            auth::read_pasted_code(stdin, redirect.map(|_| csrf.as_str()))?
+        }
+    };
+
+    let mut http = api::Http::new(&args.api_base, RetryPolicy::default(), stop);
+    let tok = http.exchange_code(
+        &code,
+        &pkce.verifier,
+        &app_key,
+        app_secret.as_ref(),
+        redirect,
+        log,
+    )?;
+    let refresh_token = tok.refresh_token.ok_or_else(|| {
+        PullError::Usage(
+            "Dropbox returned no refresh token (the authorize URL asks for \
+             token_access_type=offline; was it changed?); run `teamlog auth` again"
+                .into(),
+        )
+    })?;
+    if let Some(scope) = &tok.scope {
+        if !scope.split_whitespace().any(|s| s == "events.read") {
+            let _ = writeln!(
+                log,
+                "teamlog: warning: the grant lacks the scope events.read ({}); enable it on the \
+                 app's Permissions tab, then run `teamlog auth` again",
+                sanitize(scope, 200)
+            );
+        }
+    }
+    let creds = Credentials {
+        app_key,
+        app_secret,
+        refresh_token,
+        team_id: tok.team_id,
+        scope: tok.scope,
+        created_at: util::api_time(chrono::Utc::now()),
+    };
+    auth::save_credentials(&path, &creds)?;
+    let _ = writeln!(
+        log,
+        "teamlog: authorized{}; credentials saved to {} (mode 0600). Next: teamlog pull --state FILE",
+        creds
+            .team_id
+            .as_deref()
+            .map(|t| format!(" for team {}", sanitize(t, 80)))
+            .unwrap_or_default(),
+        sanitize(&path.display().to_string(), 300)
+    );
+    Ok(creds)
+}
+
+/// Resolves the pull's credentials: environment over the credentials file.
+fn pull_credentials(
+    args: &PullArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+    log: &mut dyn Write,
+) -> Result<api::ClientCredentials, PullError> {
+    let get = |k| env(k).filter(|s: &String| !s.is_empty());
+    let (key, secret, token) = (
+        get(ENV_APP_KEY),
+        get(ENV_APP_SECRET),
+        get(ENV_REFRESH_TOKEN),
+    );
+    if let (Some(k), Some(t)) = (&key, &token) {
+        return Ok(api::ClientCredentials {
+            app_key: k.clone(),
+            app_secret: secret.map(Secret::new),
+            refresh_token: Secret::new(t.clone()),
+        });
+    }
+    let path = credentials_path(args.credentials.as_ref(), env)?;
+    let (c, warning) = auth::load_credentials(&path)?;
+    if let Some(w) = warning {
+        let _ = writeln!(log, "teamlog: warning: {}", sanitize(&w, 400));
+    }
+    Ok(api::ClientCredentials {
+        app_key: key.unwrap_or(c.app_key),
+        app_secret: secret.map(Secret::new).or(c.app_secret),
+        refresh_token: token.map(Secret::new).unwrap_or(c.refresh_token),
+    })
+}
+
+impl PullConfig {
+    /// Resolves `args` with the environment `env` into a config.
+    pub fn from_args(
+        args: &PullArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+        stop: Arc<AtomicBool>,
+        log: &mut dyn Write,
+    ) -> Result<PullConfig, PullError> {
+        let now = chrono::Utc::now();
+        let time = |flag: &str, v: &Option<String>| -> Result<Option<String>, PullError> {
+            v.as_deref()
+                .map(|s| {
+                    util::parse_time_arg(s, now)
+                        .map(util::api_time)
+                        .map_err(|e| PullError::Usage(format!("--{flag}: {e}")))
+                })
+                .transpose()
+        };
+        let start = time("start", &args.start)?;
+        let end = time("end", &args.end)?;
+        if let (Some(s), Some(e)) = (&start, &end) {
+            if s >= e {
+                return Err(PullError::Usage(format!(
+                    "--start {s} is not before --end {e}; the range is empty"
+                )));
+            }
+        }
+        let creds = pull_credentials(args, env, log)?;
+        Ok(PullConfig {
+            api_base: args.api_base.clone(),
+            creds,
+            start,
+            end,
+            filters: state::Filters {
+                category: args.category.clone(),
+                event_type: args.event_type.clone(),
+                account_id: args.account_id.clone(),
+            },
+            limit: args.limit,
+            state_path: args.state.clone(),
+            restart: args.restart,
+            follow: args.follow,
+            interval: args.interval,
+            dedup_window: args.dedup_window as usize,
+            alarm: args.drop_off_alarm.map(|after| AlarmConfig {
+                after,
+                command: args.alarm_command.clone(),
+            }),
+            retry: RetryPolicy {
+                retries: args.retries,
+                wait_scale: args.retry_wait_scale,
+                ..RetryPolicy::default()
+            },
+            quiet: args.quiet,
+            stop,
+        })
+    }
+}
+
+/// `teamlog pull` with the given environment, streams and sink; returns the exit
+/// status ([`EXIT_OK`], or [`EXIT_REJECTS`] when the sink reported rejects). The
+/// summary goes to `io.stderr` unless `--quiet`; errors are returned, not printed.
+pub fn run_pull_with(
+    args: &PullArgs,
+    io: Io<'_>,
+    sink: &mut dyn EventSink,
+) -> Result<u8, PullError> {
+    let Io {
+        env,
+        stdout,
+        stderr: log,
+        stop,
+        ..
+    } = io;
+    let cfg = PullConfig::from_args(args, env, stop, log)?;
+    let (mut out, name) = match &args.output {
+        Some(p) => (
+            Output::append_file(p).map_err(|source| PullError::Output {
+                what: p.display().to_string(),
+                source,
+            })?,
+            p.display().to_string(),
+        ),
+        None => (stdout, "stdout".to_owned()),
+    };
+    let sum = fetch::pull(&cfg, sink, &mut out, &name, log)?;
+    if !args.quiet {
+        let _ = writeln!(log, "{}", fetch::summary_line(&sum));
+    }
+    if let Some(p) = &args.stats {
+        let mut text = serde_json::to_vec_pretty(&sum).expect("summary serializes");
+        text.push(b'\n');
+        std::fs::write(p, text).map_err(|source| PullError::Output {
+            what: p.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(if sum.all_written {
+        EXIT_OK
+    } else {
+        EXIT_REJECTS
+    })
+}

@@ -1,0 +1,95 @@
+//! `pull --normalize`: each API page goes through the core engine in-process,
+//! as one chunk through the same transform and ordered writer as the filter
+//! (no second parse, no second process).
+
+use super::output::EventSink;
+use crate::cli::NormalizeArgs;
+use crate::pipeline::{Targets, Writer};
+use crate::schema::Plan;
+use crate::transform::{ChunkOutput, Scratch, TransformOptions, Transformer};
+use serde_json::value::RawValue;
+use std::io::{self, Write};
+
+/// The name rejects carry as their source.
+pub const SOURCE: &str = "dropbox-api";
+
+/// Reject messages described on stderr before only a count is kept.
+const NOTES: usize = 10;
+
+/// Normalizes pages of raw events.
+pub struct NormalizeSink {
+    plan: Plan,
+    opts: TransformOptions,
+    writer: Writer,
+    scratch: Scratch,
+    chunk: ChunkOutput,
+    rejects: Option<Box<dyn Write + Send>>,
+    quiet: bool,
+    /// Ordinal of the next event in this run: the `line` of its reject record.
+    next: u64,
+}
+
+impl NormalizeSink {
+    pub fn new(args: &NormalizeArgs, quiet: bool) -> anyhow::Result<NormalizeSink> {
+        let notes = if quiet || args.rejects.is_some() {
+            0
+        } else {
+            NOTES
+        };
+        let opts = args.options(usize::MAX, notes);
+        let rejects = args
+            .open_rejects()?
+            .map(|w| Box::new(w) as Box<dyn Write + Send>);
+        Ok(NormalizeSink {
+            plan: args.plan()?,
+            writer: Writer::new(args.row_ids(&opts), notes),
+            opts,
+            scratch: Scratch::default(),
+            chunk: ChunkOutput::default(),
+            rejects,
+            quiet,
+            next: 1,
+        })
+    }
+}
+
+impl EventSink for NormalizeSink {
+    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()> {
+        let t = Transformer::new(&self.plan, &self.opts);
+        self.chunk.clear();
+        for e in events {
+            t.process_line(
+                e.get().as_bytes(),
+                SOURCE,
+                self.next,
+                &mut self.scratch,
+                &mut self.chunk,
+            );
+            self.next += 1;
+        }
+        let mut stderr = io::stderr();
+        let mut to = Targets {
+            out,
+            rejects: self.rejects.as_mut().map(|r| r as &mut dyn Write),
+            messages: (!self.quiet).then_some(&mut stderr as &mut dyn Write),
+        };
+        self.writer.write(&mut to, 0, SOURCE, &self.chunk)?;
+        // The checkpoint follows this page: its rejects must be on disk too.
+        if let Some(r) = &mut self.rejects {
+            r.flush()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _out: &mut dyn Write, stderr: &mut dyn Write) -> io::Result<bool> {
+        let t = &self.writer.tally.totals;
+        if !self.quiet && t.rejected > 0 {
+            let _ = writeln!(
+                stderr,
+                "teamlog: normalized {} events, rejected {} (see --rejects for the records)",
+                t.events, t.rejected
+            );
+        }
+        Ok(t.rejected == 0)
+    }
+}

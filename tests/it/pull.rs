@@ -1,0 +1,1546 @@
+//! `teamlog auth` and `teamlog pull` against a fake Dropbox on 127.0.0.1.
+//!
+//! The fake implements the contract in shared/DROPBOX_API.md: the token endpoint
+//! (authorization code with PKCE, refresh token), the authorize page (redirects with
+//! the code), `get_events` and `continue` with a cursor that changes on every
+//! response, empty pages with `has_more`, filters and time ranges, and injected
+//! faults (429, 5xx, 401, 409 reset/bad_cursor, 400). Each test starts its own fake
+//! on port 0; the fake's thread stops when the test drops it.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::{self, BufRead, Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use teamlog::pull::{self, EventSink, Io, Output, PullArgs, PullError, RawSink};
+
+// ---------------------------------------------------------------- the fake Dropbox
+
+const APP_KEY: &str = "appkey-123";
+const APP_SECRET: &str = "APPSECRET-zz9q";
+const SEED_REFRESH: &str = "rt-SECRET-seed-0001";
+/// Every token the fake issues contains this, so one grep finds any leak.
+const SECRET_MARK: &str = "SECRET";
+
+#[derive(Clone, Debug)]
+enum Fault {
+    Status(u16, &'static str),
+    RateLimitHeader(u64),
+    RateLimitBody(u64),
+    ExpireTokens,
+    InvalidToken,
+    Reset(String),
+    BadRequestEchoingToken,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum On {
+    Events,
+    Token,
+}
+
+struct Inner {
+    /// (timestamp, category, compact JSON), in time order.
+    events: Vec<(String, String, String)>,
+    refresh_tokens: HashSet<String>,
+    access_tokens: HashMap<String, bool>, // token -> expired
+    issued: u64,
+    /// code -> (challenge, redirect_uri)
+    codes: HashMap<String, (String, Option<String>)>,
+    faults: VecDeque<(On, Fault)>,
+    responses: u64,
+    /// Every n-th page is an empty `has_more: true` page (0: never).
+    empty_every: u64,
+    pretty: bool,
+    last_cursor: Option<String>,
+    stale_cursor_uses: u64,
+    token_requests: u64,
+    event_requests: Vec<(String, Value)>,
+}
+
+struct Fake {
+    base: String,
+    inner: Arc<Mutex<Inner>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn event(i: usize) -> (String, String, String) {
+    let ts = format!("2024-01-01T{:02}:{:02}:00Z", i / 60, i % 60);
+    let (cat, ty) = if i % 2 == 0 {
+        ("logins", "login_success")
+    } else {
+        ("sharing", "shared_content_download")
+    };
+    // Exact bytes matter: spacing, key order, a big integer and non-ASCII text must
+    // all come out untouched.
+    let text = format!(
+        r#"{{"timestamp":"{ts}","event_category":{{".tag":"{cat}"}},"actor":{{".tag":"user","user":{{".tag":"team_member","account_id":"dbid:AAH{i}","display_name":"Zoë {i}","email":"user{i}@example.com"}}}},"event_type":{{".tag":"{ty}","description":"x"}},"details":{{".tag":"{ty}_details"}},"big":123456789012345678901234567890,"n":{i}, "price": 1.50}}"#
+    );
+    (ts, cat.to_string(), text)
+}
+
+impl Fake {
+    fn new(n_events: usize) -> Fake {
+        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind fake server");
+        let port = server.server_addr().to_ip().expect("ip").port();
+        let inner = Arc::new(Mutex::new(Inner {
+            events: (0..n_events).map(event).collect(),
+            refresh_tokens: [SEED_REFRESH.to_string()].into(),
+            access_tokens: HashMap::new(),
+            issued: 0,
+            codes: HashMap::new(),
+            faults: VecDeque::new(),
+            responses: 0,
+            empty_every: 0,
+            pretty: false,
+            last_cursor: None,
+            stale_cursor_uses: 0,
+            token_requests: 0,
+            event_requests: Vec::new(),
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (i2, s2) = (inner.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            // Bounded: stops when the test drops the fake, or after 60 s at most.
+            let end = Instant::now() + Duration::from_secs(60);
+            while !s2.load(Ordering::Relaxed) && Instant::now() < end {
+                if let Ok(Some(req)) = server.recv_timeout(Duration::from_millis(20)) {
+                    handle(&i2, req);
+                }
+            }
+        });
+        Fake {
+            base: format!("http://127.0.0.1:{port}"),
+            inner,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn fault(&self, on: On, f: Fault) -> &Self {
+        self.inner.lock().unwrap().faults.push_back((on, f));
+        self
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        f(&mut self.inner.lock().unwrap())
+    }
+
+    fn push_events(&self, range: std::ops::Range<usize>) {
+        self.with(|i| i.events.extend(range.map(event)));
+    }
+
+    fn all_lines(&self, range: std::ops::Range<usize>) -> String {
+        range.map(|i| event(i).2 + "\n").collect()
+    }
+}
+
+fn respond(req: tiny_http::Request, status: u16, body: String, extra: &[(&str, String)]) {
+    let mut r = tiny_http::Response::from_string(body)
+        .with_status_code(status)
+        .with_header(tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap());
+    for (k, v) in extra {
+        r = r.with_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
+    }
+    let _ = req.respond(r);
+}
+
+fn route_error(tag: &str, extra: Value) -> String {
+    let mut e = json!({ ".tag": tag });
+    if let (Some(o), Some(x)) = (e.as_object_mut(), extra.as_object()) {
+        o.extend(x.clone());
+    }
+    json!({ "error_summary": format!("{tag}/..."), "error": e }).to_string()
+}
+
+fn form(body: &str) -> HashMap<String, String> {
+    teamlog::pull::util::parse_query(body).into_iter().collect()
+}
+
+fn handle(inner: &Mutex<Inner>, mut req: tiny_http::Request) {
+    let mut body = String::new();
+    let _ = req.as_reader().read_to_string(&mut body);
+    let url = req.url().to_string();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let auth = req
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .map(|h| h.value.as_str().to_string());
+    let mut st = inner.lock().unwrap();
+    match path {
+        "/oauth2/authorize" => {
+            let q = form(query);
+            assert_eq!(q.get("response_type").map(String::as_str), Some("code"));
+            assert_eq!(
+                q.get("token_access_type").map(String::as_str),
+                Some("offline")
+            );
+            assert_eq!(
+                q.get("code_challenge_method").map(String::as_str),
+                Some("S256")
+            );
+            assert_eq!(q.get("client_id").map(String::as_str), Some(APP_KEY));
+            let code = format!("code-{}", st.codes.len() + 1);
+            st.codes.insert(
+                code.clone(),
+                (q["code_challenge"].clone(), q.get("redirect_uri").cloned()),
+            );
+            drop(st);
+            match q.get("redirect_uri") {
+                Some(r) => {
+                    let loc = format!(
+                        "{r}?code={code}&state={}",
+                        pull::util::url_encode(q.get("state").map(String::as_str).unwrap_or(""))
+                    );
+                    let resp = tiny_http::Response::from_string("")
+                        .with_status_code(302)
+                        .with_header(
+                            tiny_http::Header::from_bytes("Location", loc.as_bytes()).unwrap(),
+                        );
+                    let _ = req.respond(resp);
+                }
+                None => respond(
+                    req,
+                    200,
+                    format!("Enter this code into the app: {code}"),
+                    &[],
+                ),
+            }
+        }
+        "/oauth2/token" => {
+            st.token_requests += 1;
+            if let Some(k) = st.faults.iter().position(|(on, _)| *on == On::Token) {
+                let (_, f) = st.faults.remove(k).unwrap();
+                drop(st);
+                return serve_fault(req, f);
+            }
+            let f = form(&body);
+            let bad = |req, d: &str| {
+                respond(
+                    req,
+                    400,
+                    json!({"error": "invalid_grant", "error_description": d}).to_string(),
+                    &[],
+                )
+            };
+            if f.get("client_id").map(String::as_str) != Some(APP_KEY) {
+                return bad(req, "unknown client");
+            }
+            if let Some(s) = f.get("client_secret") {
+                if s != APP_SECRET {
+                    drop(st);
+                    return respond(
+                        req,
+                        401,
+                        json!({"error": "invalid_client"}).to_string(),
+                        &[],
+                    );
+                }
+            }
+            let mut refresh = None;
+            match f.get("grant_type").map(String::as_str) {
+                Some("authorization_code") => {
+                    let Some((challenge, redirect)) =
+                        f.get("code").and_then(|c| st.codes.remove(c))
+                    else {
+                        return bad(req, "code doesn't exist or has expired");
+                    };
+                    let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+                    if teamlog::pull::auth::s256(&verifier) != challenge {
+                        return bad(req, "invalid code verifier");
+                    }
+                    if f.get("redirect_uri") != redirect.as_ref() {
+                        return bad(req, "redirect_uri mismatch");
+                    }
+                    st.issued += 1;
+                    let rt = format!("rt-{SECRET_MARK}-{}", st.issued);
+                    st.refresh_tokens.insert(rt.clone());
+                    refresh = Some(rt);
+                }
+                Some("refresh_token") => {
+                    let ok = f
+                        .get("refresh_token")
+                        .is_some_and(|t| st.refresh_tokens.contains(t));
+                    if !ok {
+                        return bad(req, "refresh token is invalid or revoked");
+                    }
+                }
+                _ => return bad(req, "unsupported grant_type"),
+            }
+            st.issued += 1;
+            let at = format!("at-{SECRET_MARK}-{}", st.issued);
+            st.access_tokens.insert(at.clone(), false);
+            let mut r = json!({
+                "access_token": at, "token_type": "bearer", "expires_in": 14400,
+                "scope": "events.read team_data.member", "team_id": "dbtid:TEAM1",
+            });
+            if let Some(rt) = refresh {
+                r["refresh_token"] = rt.into();
+            }
+            drop(st);
+            respond(req, 200, r.to_string(), &[]);
+        }
+        "/2/team_log/get_events" | "/2/team_log/get_events/continue" => {
+            let b: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            st.event_requests.push((path.to_string(), b.clone()));
+            let token = auth
+                .as_deref()
+                .and_then(|a| a.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if let Some(k) = st.faults.iter().position(|(on, _)| *on == On::Events) {
+                let (_, f) = st.faults.remove(k).unwrap();
+                if let Fault::ExpireTokens = f {
+                    for v in st.access_tokens.values_mut() {
+                        *v = true;
+                    }
+                } else {
+                    drop(st);
+                    return serve_fault_with_token(req, f, token);
+                }
+            }
+            match st.access_tokens.get(token) {
+                None => {
+                    drop(st);
+                    return respond(
+                        req,
+                        401,
+                        route_error("invalid_access_token", json!({})),
+                        &[],
+                    );
+                }
+                Some(true) => {
+                    drop(st);
+                    return respond(
+                        req,
+                        401,
+                        route_error("expired_access_token", json!({})),
+                        &[],
+                    );
+                }
+                Some(false) => {}
+            }
+            let page = if path.ends_with("continue") {
+                let c = b["cursor"].as_str().unwrap_or("").to_string();
+                if st.last_cursor.as_deref().is_some_and(|l| l != c) {
+                    st.stale_cursor_uses += 1;
+                }
+                match parse_cursor(&c) {
+                    Some((pos, end, cat)) => page(&mut st, pos, end, cat),
+                    None => {
+                        drop(st);
+                        return respond(req, 409, route_error("bad_cursor", json!({})), &[]);
+                    }
+                }
+            } else {
+                let start = b["time"]["start_time"].as_str();
+                let end = b["time"]["end_time"].as_str();
+                let pos = start.map_or(0, |s| {
+                    st.events.iter().take_while(|e| e.0.as_str() < s).count()
+                });
+                let end = end.map(|e| st.events.iter().take_while(|x| x.0.as_str() < e).count());
+                let cat = b["category"].as_str().map(str::to_string);
+                let limit = b["limit"].as_u64().unwrap_or(1000) as usize;
+                st.event_requests.last_mut().unwrap().1["_limit"] = limit.into();
+                page(&mut st, pos, end, cat)
+            };
+            drop(st);
+            respond(req, 200, page, &[]);
+        }
+        _ => {
+            drop(st);
+            respond(req, 404, "not found".into(), &[])
+        }
+    }
+}
+
+/// Cursor: `cur.<response no>.<next index>.<end index or ->.<category or ->`.
+fn parse_cursor(c: &str) -> Option<(usize, Option<usize>, Option<String>)> {
+    let p: Vec<&str> = c.split('.').collect();
+    if p.len() != 5 || p[0] != "cur" {
+        return None;
+    }
+    let pos = p[2].parse().ok()?;
+    let end = if p[3] == "-" {
+        None
+    } else {
+        Some(p[3].parse().ok()?)
+    };
+    let cat = (p[4] != "-").then(|| p[4].to_string());
+    Some((pos, end, cat))
+}
+
+fn page(st: &mut Inner, mut pos: usize, end: Option<usize>, cat: Option<String>) -> String {
+    st.responses += 1;
+    // The limit of the query's first request applies to the whole query (as the
+    // cursor carries it at Dropbox); here pages are at most 4 events.
+    let limit = st
+        .event_requests
+        .iter()
+        .rev()
+        .find_map(|(_, b)| b["_limit"].as_u64())
+        .unwrap_or(4)
+        .min(4) as usize;
+    let stop = end.unwrap_or(st.events.len()).min(st.events.len());
+    let matches = |e: &(String, String, String)| cat.as_deref().is_none_or(|c| c == e.1);
+    let mut evs = Vec::new();
+    let empty = st.empty_every > 0 && st.responses % st.empty_every == 0;
+    if !empty {
+        while pos < stop && evs.len() < limit {
+            if matches(&st.events[pos]) {
+                evs.push(st.events[pos].2.clone());
+            }
+            pos += 1;
+        }
+    }
+    let has_more = st.events[pos.min(st.events.len())..stop]
+        .iter()
+        .any(matches);
+    let cursor = format!(
+        "cur.{}.{pos}.{}.{}",
+        st.responses,
+        end.map_or("-".to_string(), |e| e.to_string()),
+        cat.as_deref().unwrap_or("-")
+    );
+    st.last_cursor = Some(cursor.clone());
+    let sep = if st.pretty { ",\n  " } else { "," };
+    let evs: Vec<String> = if st.pretty {
+        evs.iter()
+            .map(|e| e.replacen('{', "{\n    ", 1).replace(",\"", ",\n    \""))
+            .collect()
+    } else {
+        evs
+    };
+    format!(
+        r#"{{"events":[{}],"cursor":"{cursor}","has_more":{has_more}}}"#,
+        evs.join(sep)
+    )
+}
+
+fn serve_fault(req: tiny_http::Request, f: Fault) {
+    serve_fault_with_token(req, f, "")
+}
+
+fn serve_fault_with_token(req: tiny_http::Request, f: Fault, token: &str) {
+    match f {
+        Fault::Status(code, text) => respond(req, code, text.to_string(), &[]),
+        Fault::RateLimitHeader(s) => respond(
+            req,
+            429,
+            "too many requests".into(),
+            &[("Retry-After", s.to_string())],
+        ),
+        Fault::RateLimitBody(s) => respond(
+            req,
+            429,
+            json!({"error_summary": "too_many_requests/..", "error": {"reason": {".tag": "too_many_requests"}, "retry_after": s}}).to_string(),
+            &[],
+        ),
+        Fault::InvalidToken => respond(req, 401, route_error("invalid_access_token", json!({})), &[]),
+        Fault::Reset(t) => respond(req, 409, route_error("reset", json!({ "reset": t })), &[]),
+        Fault::BadRequestEchoingToken => respond(
+            req,
+            400,
+            format!("Error in call to API function: bad header, got Bearer {token}\u{1b}[31m"),
+            &[],
+        ),
+        Fault::ExpireTokens => unreachable!(),
+    }
+}
+
+// ---------------------------------------------------------------- running teamlog
+
+#[derive(Parser)]
+struct PullCli {
+    #[command(flatten)]
+    args: PullArgs,
+}
+
+#[derive(Parser)]
+struct AuthCli {
+    #[command(flatten)]
+    args: pull::AuthArgs,
+}
+
+fn pull_args(fake: &Fake, extra: &[&str]) -> PullArgs {
+    let mut argv = vec![
+        "pull",
+        "--api-base",
+        &fake.base,
+        "--retry-wait-scale",
+        "0.001",
+    ];
+    argv.extend_from_slice(extra);
+    PullCli::try_parse_from(argv).expect("flags parse").args
+}
+
+/// A Write that many threads can share and the test can read.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Shared {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Shared {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn env_with_token(k: &str) -> Option<String> {
+    match k {
+        "TEAMLOG_APP_KEY" => Some(APP_KEY.into()),
+        "TEAMLOG_REFRESH_TOKEN" => Some(SEED_REFRESH.into()),
+        _ => None,
+    }
+}
+
+struct Run {
+    result: Result<u8, PullError>,
+    out: String,
+    err: String,
+}
+
+fn run_with(
+    fake: &Fake,
+    extra: &[&str],
+    sink: &mut dyn EventSink,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Run {
+    let args = pull_args(fake, extra);
+    let out = Shared::default();
+    let mut err = Shared::default();
+    let mut stdin = io::empty();
+    let io = Io {
+        env,
+        stdin: &mut stdin,
+        stdout: Output::stream(Box::new(out.clone())),
+        stderr: &mut err,
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    let result = pull::run_pull_with(&args, io, sink);
+    Run {
+        result,
+        out: out.text(),
+        err: err.text(),
+    }
+}
+
+fn run(fake: &Fake, extra: &[&str]) -> Run {
+    run_with(fake, extra, &mut RawSink, &env_with_token)
+}
+
+fn assert_no_secrets(what: &str, text: &str) {
+    for s in [SECRET_MARK, APP_SECRET, SEED_REFRESH] {
+        assert!(!text.contains(s), "{what} leaks a secret ({s}):\n{text}");
+    }
+}
+
+fn err_text(r: &Run) -> String {
+    match &r.result {
+        Err(e) => e.to_string(),
+        Ok(c) => panic!("expected an error, got exit {c}; stderr:\n{}", r.err),
+    }
+}
+
+// ---------------------------------------------------------------- pagination
+
+/// Pages may be empty with has_more true, and the cursor changes every time: the
+/// loop must keep going and always send the latest cursor.
+#[test]
+fn pulls_every_page_through_empty_pages_with_the_latest_cursor() {
+    let fake = Fake::new(25);
+    fake.with(|i| i.empty_every = 3);
+    let r = run(&fake, &["--limit", "4"]);
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, fake.all_lines(0..25));
+    fake.with(|i| {
+        assert_eq!(i.stale_cursor_uses, 0);
+        assert_eq!(i.event_requests[0].0, "/2/team_log/get_events");
+        assert_eq!(i.event_requests[0].1["limit"], 4);
+        assert!(
+            i.event_requests.len() > 25 / 4 + 2,
+            "empty pages were served"
+        );
+        assert_eq!(i.token_requests, 1);
+    });
+    assert!(r.err.contains("teamlog pull: "), "{}", r.err);
+    assert!(
+        r.err.contains("25 events received, 25 written"),
+        "{}",
+        r.err
+    );
+}
+
+/// Filters and the time range go into the get_events body in the API's format.
+#[test]
+fn filters_and_time_range_reach_the_request() {
+    let fake = Fake::new(30);
+    let r = run(
+        &fake,
+        &[
+            "--category",
+            "logins",
+            "--start",
+            "2024-01-01T00:05:00Z",
+            "--end",
+            "2024-01-01T00:20:00+00:00",
+        ],
+    );
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    let want: String = (6..20).step_by(2).map(|i| event(i).2 + "\n").collect();
+    assert_eq!(r.out, want);
+    fake.with(|i| {
+        let b = &i.event_requests[0].1;
+        assert_eq!(b["time"]["start_time"], "2024-01-01T00:05:00Z");
+        assert_eq!(b["time"]["end_time"], "2024-01-01T00:20:00Z");
+        assert_eq!(b["category"], "logins");
+        assert_eq!(b["limit"], 1000);
+    });
+}
+
+#[test]
+fn conflicting_or_out_of_range_flags_are_refused() {
+    let fake = Fake::new(1);
+    let mut argv = vec!["pull", "--api-base", &fake.base];
+    argv.extend(["--category", "logins", "--event-type", "login_fail"]);
+    assert!(PullCli::try_parse_from(&argv).is_err());
+    assert!(PullCli::try_parse_from(["pull", "--limit", "1001"]).is_err());
+    assert!(PullCli::try_parse_from(["pull", "--limit", "0"]).is_err());
+    assert!(
+        PullCli::try_parse_from(["pull", "--drop-off-alarm", "5m"]).is_err(),
+        "needs --follow"
+    );
+    assert!(PullCli::try_parse_from(["pull", "--follow", "--end", "1d"]).is_err());
+    assert!(
+        PullCli::try_parse_from(["pull", "--follow", "--interval", "30"]).is_err(),
+        "unit needed"
+    );
+    let r = run(&fake, &["--start", "2024-02-01", "--end", "2024-01-01"]);
+    assert!(err_text(&r).contains("is not before --end"));
+}
+
+/// A server that pretty-prints: each event must still come out on one line.
+#[test]
+fn events_sent_over_several_lines_are_written_on_one() {
+    let fake = Fake::new(5);
+    fake.with(|i| i.pretty = true);
+    let r = run(&fake, &[]);
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    let want: String = (0..5)
+        .map(|i| pull::output::compact_json(&event(i).2) + "\n")
+        .collect();
+    assert_eq!(r.out, want);
+}
+
+// ---------------------------------------------------------------- error paths
+
+#[test]
+fn expired_access_token_is_refreshed_and_the_call_retried() {
+    let fake = Fake::new(10);
+    fake.fault(On::Events, Fault::ExpireTokens);
+    let r = run(&fake, &[]);
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, fake.all_lines(0..10));
+    fake.with(|i| {
+        assert_eq!(
+            i.token_requests, 2,
+            "one refresh at start, one after expiry"
+        )
+    });
+}
+
+#[test]
+fn invalid_access_token_is_fatal_and_says_to_run_auth() {
+    let fake = Fake::new(10);
+    fake.fault(On::Events, Fault::InvalidToken);
+    let r = run(&fake, &[]);
+    let e = err_text(&r);
+    assert!(e.contains("run `teamlog auth` again"), "{e}");
+    assert!(e.contains("invalid_access_token"), "{e}");
+    assert_eq!(r.out, "", "nothing reaches the event stream");
+}
+
+#[test]
+fn revoked_refresh_token_says_to_run_auth() {
+    let fake = Fake::new(3);
+    fake.with(|i| i.refresh_tokens.clear());
+    let r = run(&fake, &[]);
+    let e = err_text(&r);
+    assert!(
+        e.contains("refused to refresh") && e.contains("teamlog auth"),
+        "{e}"
+    );
+    assert!(e.contains("invalid_grant"), "{e}");
+}
+
+/// 429: the wait comes from Retry-After, else from the body's retry_after. Waits
+/// are scaled down 1000x in tests; the note shows the requested wait.
+#[test]
+fn rate_limits_honour_retry_after_header_and_body() {
+    let fake = Fake::new(6);
+    fake.fault(On::Events, Fault::RateLimitHeader(7))
+        .fault(On::Events, Fault::RateLimitBody(3))
+        .fault(On::Token, Fault::RateLimitHeader(2));
+    let r = run(&fake, &[]);
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, fake.all_lines(0..6));
+    assert!(
+        r.err
+            .contains("HTTP 429 (rate limited); retry 1/8 in 2s (as Dropbox asked)"),
+        "{}",
+        r.err
+    );
+    assert!(
+        r.err.contains("retry 1/8 in 7s (as Dropbox asked)"),
+        "{}",
+        r.err
+    );
+    assert!(
+        r.err.contains("retry 2/8 in 3s (as Dropbox asked)"),
+        "{}",
+        r.err
+    );
+}
+
+#[test]
+fn server_errors_back_off_then_succeed() {
+    let fake = Fake::new(6);
+    fake.fault(On::Events, Fault::Status(500, "internal"))
+        .fault(On::Events, Fault::Status(503, "<html>unavailable</html>"));
+    let r = run(&fake, &[]);
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, fake.all_lines(0..6));
+    assert!(r.err.contains("HTTP 500: internal; retry 1/8"), "{}", r.err);
+    assert!(r.err.contains("(backoff)"), "{}", r.err);
+}
+
+#[test]
+fn persistent_server_errors_give_up_with_a_clear_message() {
+    let fake = Fake::new(6);
+    for _ in 0..5 {
+        fake.fault(On::Events, Fault::Status(502, "bad gateway"));
+    }
+    let r = run(&fake, &["--retries", "2"]);
+    let e = err_text(&r);
+    assert!(
+        e.contains("gave up on team_log/get_events after 3 attempts"),
+        "{e}"
+    );
+    assert!(
+        e.contains("HTTP 502: bad gateway") && e.contains("--retries"),
+        "{e}"
+    );
+    assert_eq!(r.out, "");
+}
+
+#[test]
+fn connection_errors_give_up_with_a_clear_message() {
+    // A port nobody listens on (bound, then closed).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let args = PullCli::try_parse_from([
+        "pull",
+        "--api-base",
+        &format!("http://127.0.0.1:{port}"),
+        "--retry-wait-scale",
+        "0.001",
+        "--retries",
+        "1",
+    ])
+    .unwrap()
+    .args;
+    let mut err = Vec::new();
+    let io = Io {
+        env: &env_with_token,
+        stdin: &mut io::empty(),
+        stdout: Output::stream(Box::new(io::sink())),
+        stderr: &mut err,
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    let e = pull::run_pull_with(&args, io, &mut RawSink)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("gave up on the access-token refresh after 2 attempts"),
+        "{e}"
+    );
+    assert!(e.contains("connection error"), "{e}");
+}
+
+/// 409 reset: start again with get_events from the reset time. Events since then
+/// come again; with --dedup-window they are skipped.
+#[test]
+fn reset_restarts_get_events_from_the_reset_time() {
+    let fake = Fake::new(12);
+    let reset_at = event(2).0;
+    let r = run_reset(&fake, &reset_at, &[]);
+    assert_eq!(r.result.as_ref().unwrap(), &0, "{}", r.err);
+    let mut want = fake.all_lines(0..4);
+    want += &fake.all_lines(2..12);
+    assert_eq!(
+        r.out, want,
+        "without dedup, events after the reset time come again"
+    );
+    assert!(
+        r.err
+            .contains("Dropbox reset the cursor; starting again from 2024-01-01T00:02:00Z"),
+        "{}",
+        r.err
+    );
+    let fake = Fake::new(12);
+    let r = run_reset(&fake, &reset_at, &["--dedup-window", "100"]);
+    assert_eq!(r.out, fake.all_lines(0..12), "with dedup, each event once");
+    assert!(r.err.contains("2 duplicates skipped"), "{}", r.err);
+    fake.with(|i| {
+        let starts: Vec<_> = i
+            .event_requests
+            .iter()
+            .filter(|r| r.0.ends_with("get_events"))
+            .collect();
+        assert_eq!(starts.len(), 2);
+        assert_eq!(starts[1].1["time"]["start_time"], reset_at.as_str());
+    });
+}
+
+/// Runs a pull whose first `continue` is answered with a reset.
+fn run_reset(fake: &Fake, reset_at: &str, extra: &[&str]) -> Run {
+    struct ResetAfterFirstPage {
+        inner: Arc<Mutex<Inner>>,
+        reset_at: String,
+        done: bool,
+    }
+    impl EventSink for ResetAfterFirstPage {
+        fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()> {
+            if !self.done {
+                self.done = true;
+                self.inner
+                    .lock()
+                    .unwrap()
+                    .faults
+                    .push_back((On::Events, Fault::Reset(self.reset_at.clone())));
+            }
+            RawSink.write_page(events, out)
+        }
+    }
+    let mut sink = ResetAfterFirstPage {
+        inner: fake.inner.clone(),
+        reset_at: reset_at.to_string(),
+        done: false,
+    };
+    run_with(fake, extra, &mut sink, &env_with_token)
+}
+
+#[test]
+fn bad_cursor_explains_how_to_restart() {
+    let fake = Fake::new(8);
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("state.json");
+    std::fs::write(
+        &st,
+        r#"{"version":1,"cursor":"expired-cursor","filters":{}}"#,
+    )
+    .unwrap();
+    let sp = st.to_str().unwrap();
+    let r = run(&fake, &["--state", sp]);
+    let e = err_text(&r);
+    assert!(
+        e.contains("bad_cursor") && e.contains("--restart --start TIME"),
+        "{e}"
+    );
+    assert_eq!(r.out, "");
+    let r = run(
+        &fake,
+        &[
+            "--state",
+            sp,
+            "--restart",
+            "--start",
+            "2024-01-01T00:03:00Z",
+        ],
+    );
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, fake.all_lines(3..8));
+}
+
+#[test]
+fn other_route_errors_and_bad_requests_are_reported() {
+    let fake = Fake::new(3);
+    fake.fault(
+        On::Events,
+        Fault::Status(
+            409,
+            r#"{"error_summary":"invalid_filters/..","error":{".tag":"invalid_filters"}}"#,
+        ),
+    );
+    let e = err_text(&run(&fake, &["--event-type", "nonsense"]));
+    assert!(
+        e.contains("invalid_filters") && e.contains("--event-type"),
+        "{e}"
+    );
+    let fake = Fake::new(3);
+    fake.fault(On::Events, Fault::BadRequestEchoingToken);
+    let r = run(&fake, &[]);
+    let e = err_text(&r);
+    assert!(e.contains("HTTP 400") && e.contains("bad header"), "{e}");
+    assert!(
+        e.contains("\\u{001b}[31m"),
+        "control characters are escaped: {e}"
+    );
+    assert_no_secrets("a 400 that echoes the token", &e);
+}
+
+#[test]
+fn missing_credentials_say_to_run_auth() {
+    let fake = Fake::new(1);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().to_str().unwrap().to_string();
+    let env = move |k: &str| (k == "HOME").then(|| home.clone());
+    let r = run_with(&fake, &[], &mut RawSink, &env);
+    let e = err_text(&r);
+    assert!(
+        e.contains("run `teamlog auth` first") && e.contains(".config/teamlog/credentials.json"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_state_cursor_is_not_reused_with_other_filters() {
+    let fake = Fake::new(6);
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("s.json");
+    let sp = st.to_str().unwrap();
+    assert_eq!(
+        run(&fake, &["--state", sp, "--category", "logins"])
+            .result
+            .unwrap(),
+        0
+    );
+    let e = err_text(&run(&fake, &["--state", sp, "--category", "sharing"]));
+    assert!(
+        e.contains("other filters (--category logins)") && e.contains("--restart"),
+        "{e}"
+    );
+}
+
+/// A closed stdout (`teamlog pull | head`) ends the run quietly with status 0.
+#[test]
+fn a_closed_output_ends_quietly() {
+    struct Closed;
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let fake = Fake::new(6);
+    let args = pull_args(&fake, &[]);
+    let mut err = Vec::new();
+    let io = Io {
+        env: &env_with_token,
+        stdin: &mut io::empty(),
+        stdout: Output::stream(Box::new(Closed)),
+        stderr: &mut err,
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    assert_eq!(pull::run_pull_with(&args, io, &mut RawSink).unwrap(), 0);
+    assert!(String::from_utf8_lossy(&err).contains("(closed output)"));
+}
+
+// ---------------------------------------------------------------- kill and resume
+
+/// Writes `pages_ok` pages, then writes (all or half of) the next page, flushes it to
+/// the output and fails: a crash after the write and before the cursor is saved.
+struct CrashSink {
+    pages_ok: usize,
+    half: bool,
+}
+
+impl EventSink for CrashSink {
+    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()> {
+        if self.pages_ok == 0 {
+            let mut page = Vec::new();
+            RawSink.write_page(events, &mut page)?;
+            let n = if self.half {
+                page.len() / 2
+            } else {
+                page.len()
+            };
+            out.write_all(&page[..n])?;
+            out.flush()?;
+            return Err(io::Error::other("simulated crash"));
+        }
+        self.pages_ok -= 1;
+        RawSink.write_page(events, out)
+    }
+}
+
+fn resume_case(extra: &[&str], half: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new(22);
+    fake.with(|i| i.empty_every = 4);
+    let full = dir.path().join("full.ndjson");
+    let r = run(
+        &fake,
+        &[&["-o", full.to_str().unwrap()][..], extra].concat(),
+    );
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    let want = std::fs::read_to_string(&full).unwrap();
+    assert_eq!(want, fake.all_lines(0..22));
+
+    for crash_after in [0, 1, 3] {
+        let out = dir.path().join(format!("out-{crash_after}-{half}.ndjson"));
+        let st = dir.path().join(format!("state-{crash_after}-{half}.json"));
+        let flags = [
+            &["-o", out.to_str().unwrap(), "--state", st.to_str().unwrap()][..],
+            extra,
+        ]
+        .concat();
+        let mut sink = CrashSink {
+            pages_ok: crash_after,
+            half,
+        };
+        let r = run_with(&fake, &flags, &mut sink, &env_with_token);
+        assert!(err_text(&r).contains("simulated crash"));
+        let r = run(&fake, &flags);
+        assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            want,
+            "crash after {crash_after} pages (half page: {half}), flags {extra:?}"
+        );
+        assert!(
+            r.err.contains("were written after the last checkpoint"),
+            "{}",
+            r.err
+        );
+        // A third run finds nothing new and changes nothing.
+        let r = run(&fake, &flags);
+        assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), want);
+    }
+}
+
+#[test]
+fn kill_and_resume_to_a_file_is_byte_identical_with_dedup() {
+    resume_case(&["--dedup-window", "1000"], false);
+    resume_case(&["--dedup-window", "1000"], true);
+}
+
+#[test]
+fn kill_and_resume_to_a_file_is_byte_identical_without_dedup() {
+    resume_case(&[], false);
+    resume_case(&[], true);
+}
+
+/// To a pipe nothing can be taken back: without dedup the page written before the
+/// crash comes again (at least once, never lost).
+#[test]
+fn kill_and_resume_to_a_stream_delivers_every_event_at_least_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new(22);
+    let st = dir.path().join("state.json");
+    let flags = ["--state", st.to_str().unwrap()];
+    let r1 = run_with(
+        &fake,
+        &flags,
+        &mut CrashSink {
+            pages_ok: 2,
+            half: false,
+        },
+        &env_with_token,
+    );
+    assert!(err_text(&r1).contains("simulated crash"));
+    let r2 = run(&fake, &flags);
+    assert_eq!(r2.result.unwrap(), 0, "{}", r2.err);
+    let all = r1.out.clone() + &r2.out;
+    for line in fake.all_lines(0..22).lines() {
+        assert!(all.lines().any(|l| l == line), "missing {line}");
+    }
+    assert_eq!(all.lines().count(), 22 + 4, "the crashed page came twice");
+}
+
+// ---------------------------------------------------------------- follow and alarm
+
+fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn follow_polls_the_last_cursor_and_the_alarm_fires_once_per_silence() {
+    let fake = Fake::new(3);
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("state.json");
+    let alarms = dir.path().join("alarms.txt");
+    let cmd = format!(
+        "echo \"$TEAMLOG_ALARM|$TEAMLOG_ALARM_THRESHOLD_SECONDS|$TEAMLOG_ALARM_MESSAGE\" >> {}; echo command-stdout",
+        alarms.display()
+    );
+    let args = pull_args(
+        &fake,
+        &[
+            "--follow",
+            "--interval",
+            "50ms",
+            "--drop-off-alarm",
+            "400ms",
+            "--alarm-command",
+            &cmd,
+            "--state",
+            st.to_str().unwrap(),
+        ],
+    );
+    let out = Shared::default();
+    let err = Shared::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let t = {
+        let (out, mut err, stop) = (out.clone(), err.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let io = Io {
+                env: &env_with_token,
+                stdin: &mut io::empty(),
+                stdout: Output::stream(Box::new(out)),
+                stderr: &mut err,
+                stop,
+            };
+            pull::run_pull_with(&args, io, &mut RawSink)
+        })
+    };
+    let started = Instant::now();
+    wait_for("the first events", Duration::from_secs(5), || {
+        out.text().lines().count() == 3
+    });
+    wait_for("the alarm", Duration::from_secs(5), || {
+        err.text().contains("ALARM")
+    });
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(600)); // well past a second threshold
+    assert_eq!(
+        err.text().matches("ALARM").count(),
+        1,
+        "once per silence:\n{}",
+        err.text()
+    );
+    fake.push_events(3..5);
+    wait_for("recovery", Duration::from_secs(5), || {
+        err.text().contains("RECOVERED")
+    });
+    wait_for("the new events", Duration::from_secs(5), || {
+        out.text().lines().count() == 5
+    });
+    wait_for("the alarm command", Duration::from_secs(5), || {
+        std::fs::read_to_string(&alarms).is_ok_and(|t| t.lines().count() == 2)
+    });
+    stop.store(true, Ordering::Relaxed);
+    let code = t.join().unwrap().unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(out.text(), fake.all_lines(0..5));
+    assert!(
+        !out.text().contains("command-stdout"),
+        "the command's output stays out of the stream"
+    );
+    let e = err.text();
+    assert!(
+        e.contains("teamlog: ALARM: no new Dropbox events for"),
+        "{e}"
+    );
+    assert!(e.contains("--drop-off-alarm 400ms"), "{e}");
+    assert!(e.contains("RECOVERED: Dropbox events resumed after"), "{e}");
+    assert!(e.contains("(stopped)"), "{e}");
+    let calls = std::fs::read_to_string(&alarms).unwrap();
+    let kinds: Vec<_> = calls
+        .lines()
+        .map(|l| l.split('|').next().unwrap())
+        .collect();
+    assert_eq!(kinds, ["drop-off", "recovered"]);
+    assert!(calls.contains("no new Dropbox events"), "{calls}");
+    fake.with(|i| {
+        assert_eq!(i.stale_cursor_uses, 0, "every poll uses the latest cursor");
+        assert!(i.event_requests.len() > 10, "it kept polling");
+    });
+}
+
+// ---------------------------------------------------------------- auth
+
+/// A stdin whose line arrives when the test sends it.
+struct ChanStdin {
+    rx: mpsc::Receiver<String>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChanStdin {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ChanStdin {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.buf.len() {
+            self.buf = self
+                .rx
+                .recv_timeout(Duration::from_secs(10))
+                .map(String::into_bytes)
+                .unwrap_or_default();
+            self.pos = 0;
+        }
+        Ok(&self.buf[self.pos..])
+    }
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+    }
+}
+
+fn spawn_auth(
+    fake: &Fake,
+    extra: &[&str],
+    env: fn(&str) -> Option<String>,
+) -> (
+    JoinHandle<Result<pull::Credentials, PullError>>,
+    Shared,
+    mpsc::Sender<String>,
+) {
+    let mut argv = vec![
+        "auth",
+        "--api-base",
+        &fake.base,
+        "--authorize-base",
+        &fake.base,
+    ];
+    argv.extend_from_slice(extra);
+    let args = AuthCli::try_parse_from(argv).unwrap().args;
+    let err = Shared::default();
+    let (tx, rx) = mpsc::channel();
+    let t = {
+        let mut err = err.clone();
+        std::thread::spawn(move || {
+            let mut stdin = ChanStdin {
+                rx,
+                buf: Vec::new(),
+                pos: 0,
+            };
+            let io = Io {
+                env: &env,
+                stdin: &mut stdin,
+                stdout: Output::stream(Box::new(io::sink())),
+                stderr: &mut err,
+                stop: Arc::new(AtomicBool::new(false)),
+            };
+            pull::run_auth_with(&args, io)
+        })
+    };
+    (t, err, tx)
+}
+
+fn printed_url(err: &Shared) -> String {
+    wait_for("the authorize URL", Duration::from_secs(5), || {
+        err.text().contains("/oauth2/authorize?")
+    });
+    let text = err.text();
+    text.lines()
+        .map(str::trim)
+        .find(|l| l.contains("/oauth2/authorize?"))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn auth_catches_the_loopback_redirect_and_stores_private_credentials() {
+    let fake = Fake::new(4);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("conf/credentials.json");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "TEAMLOG_APP_KEY" => Some(APP_KEY.into()),
+            "TEAMLOG_APP_SECRET" => Some(APP_SECRET.into()),
+            _ => None,
+        }
+    }
+    let (t, err, _tx) = spawn_auth(
+        &fake,
+        &[
+            "--redirect-uri",
+            &redirect,
+            "--credentials",
+            creds.to_str().unwrap(),
+            "--timeout",
+            "20s",
+        ],
+        env,
+    );
+    let url = printed_url(&err);
+    assert!(
+        url.contains("code_challenge_method=S256") && url.contains("token_access_type=offline")
+    );
+    assert!(!url.contains(APP_SECRET));
+    wait_for("the listener", Duration::from_secs(5), || {
+        err.text().contains("waiting for the redirect")
+    });
+    // A stray request (favicon) is answered 404 and does not end the wait.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let stray = agent
+        .get(format!("http://127.0.0.1:{port}/favicon.ico"))
+        .call()
+        .unwrap();
+    assert_eq!(stray.status().as_u16(), 404);
+    // The "browser": the fake's authorize page redirects to the loopback listener.
+    let mut page = agent.get(&url).call().unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+        .contains("You can close this tab"));
+    let saved = t.join().unwrap().expect("auth succeeds");
+    assert_eq!(saved.team_id.as_deref(), Some("dbtid:TEAM1"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&creds).unwrap()).unwrap();
+    assert_eq!(file["app_key"], APP_KEY);
+    assert_eq!(file["app_secret"], APP_SECRET);
+    assert!(file["refresh_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("rt-SECRET-"));
+    let e = err.text();
+    assert!(
+        e.contains("credentials saved to") && e.contains("for team dbtid:TEAM1"),
+        "{e}"
+    );
+    assert_no_secrets("auth's stderr", &e);
+    assert_no_secrets("Debug of the credentials", &format!("{saved:?}"));
+
+    // pull reads that file (no token in the environment).
+    let cp = creds.to_str().unwrap().to_string();
+    let r = run_with(&fake, &["--credentials", &cp], &mut RawSink, &|_| None);
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, fake.all_lines(0..4));
+}
+
+#[test]
+fn auth_takes_a_pasted_code_and_refuses_a_used_one() {
+    let fake = Fake::new(1);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials.json");
+    fn env(k: &str) -> Option<String> {
+        (k == "TEAMLOG_APP_KEY").then(|| APP_KEY.into())
+    }
+    let (t, err, tx) = spawn_auth(&fake, &["--credentials", creds.to_str().unwrap()], env);
+    let url = printed_url(&err);
+    assert!(!url.contains("redirect_uri") && !url.contains("state="));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let page = agent
+        .get(&url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let code = page.rsplit(' ').next().unwrap().to_string();
+    wait_for("the prompt", Duration::from_secs(5), || {
+        err.text().contains("paste the code")
+    });
+    tx.send(format!("{code}\n")).unwrap();
+    let saved = t.join().unwrap().expect("auth succeeds");
+    assert!(saved.app_secret.is_none(), "PKCE needs no secret");
+    assert!(creds.exists());
+
+    // The same code again: refused, with advice.
+    let (t, err, tx) = spawn_auth(&fake, &["--credentials", creds.to_str().unwrap()], env);
+    printed_url(&err);
+    tx.send(format!("{code}\n")).unwrap();
+    let e = t.join().unwrap().unwrap_err().to_string();
+    assert!(
+        e.contains("refused the authorization code") && e.contains("run `teamlog auth` again"),
+        "{e}"
+    );
+}
+
+// ---------------------------------------------------------------- secrets
+
+/// Tokens and the app secret never appear in stderr, errors, --stats or Debug output,
+/// whatever path a run takes.
+#[test]
+fn secrets_never_appear_in_anything_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats = dir.path().join("stats.json");
+    let sp = stats.to_str().unwrap();
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "TEAMLOG_APP_KEY" => Some(APP_KEY.into()),
+            "TEAMLOG_APP_SECRET" => Some(APP_SECRET.into()),
+            "TEAMLOG_REFRESH_TOKEN" => Some(SEED_REFRESH.into()),
+            _ => None,
+        }
+    }
+    let mut printed = String::new();
+    let scenarios: Vec<(Vec<Fault>, On)> = vec![
+        (
+            vec![Fault::ExpireTokens, Fault::Status(500, "oops")],
+            On::Events,
+        ),
+        (vec![Fault::InvalidToken], On::Events),
+        (vec![Fault::BadRequestEchoingToken], On::Events),
+        (vec![Fault::RateLimitBody(1)], On::Token),
+        (
+            vec![Fault::Status(
+                400,
+                r#"{"error":"invalid_grant","error_description":"token rt-SECRET-seed-0001 revoked"}"#,
+            )],
+            On::Token,
+        ),
+    ];
+    for (faults, on) in scenarios {
+        let fake = Fake::new(5);
+        for f in faults {
+            fake.fault(on, f);
+        }
+        let args = pull_args(&fake, &["--stats", sp]);
+        printed += &format!("{args:?}");
+        let r = run_with(&fake, &["--stats", sp], &mut RawSink, &env);
+        printed += &r.err;
+        match &r.result {
+            Ok(_) => printed += &std::fs::read_to_string(&stats).unwrap(),
+            Err(e) => printed += &format!("{e}\n{e:?}"),
+        }
+        let mut log = Vec::new();
+        let cfg =
+            pull::PullConfig::from_args(&args, &env, Arc::new(AtomicBool::new(false)), &mut log)
+                .unwrap();
+        printed += &format!("{cfg:?}");
+    }
+    let auth = AuthCli::try_parse_from(["auth", "--app-secret", APP_SECRET]).unwrap();
+    printed += &format!("{:?}", auth.args);
+    assert!(printed.contains("\"requests\""), "stats were written");
+    assert_no_secrets("everything printed", &printed);
+}
+
+#[test]
+fn stats_file_has_the_counts() {
+    let fake = Fake::new(9);
+    fake.fault(On::Events, Fault::Status(500, "x"));
+    let dir = tempfile::tempdir().unwrap();
+    let stats = dir.path().join("stats.json");
+    let r = run(&fake, &["--stats", stats.to_str().unwrap(), "-q"]);
+    assert_eq!(r.result.unwrap(), 0);
+    assert_eq!(
+        r.err, "",
+        "-q: the retry note is a note; nothing else was printed"
+    );
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(s["events_written"], 9);
+    assert_eq!(s["retries"], 1);
+    assert_eq!(s["ended"], "done");
+}
+
+/// The state file is JSON a person can read, and the credentials directory is private.
+#[test]
+fn state_file_records_cursor_and_output_length() {
+    let fake = Fake::new(5);
+    let dir = tempfile::tempdir().unwrap();
+    let (st, out) = (dir.path().join("s.json"), dir.path().join("o.ndjson"));
+    let r = run(
+        &fake,
+        &[
+            "--state",
+            st.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--dedup-window",
+            "3",
+        ],
+    );
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&st).unwrap()).unwrap();
+    assert!(s["cursor"].as_str().unwrap().starts_with("cur."));
+    assert_eq!(s["output"]["len"], std::fs::metadata(&out).unwrap().len());
+    assert_eq!(
+        s["dedup"].as_str().unwrap().len(),
+        32,
+        "3 hashes of 8 bytes, base64"
+    );
+    let _ = Path::new(&st);
+}
+
+// ---------------------------------------------------------------- normalize
+
+/// `--normalize` runs the filter's engine in-process: its output is byte for
+/// byte what `teamlog pull | teamlog` gives with the same flags.
+#[test]
+fn normalize_in_process_equals_the_filter_on_raw_output() {
+    let fake = Fake::new(30);
+    let raw = run(&fake, &["--limit", "7"]);
+    assert_eq!(raw.result.unwrap(), 0, "{}", raw.err);
+    let flags = [
+        "--row-id",
+        "content",
+        "--parse-time",
+        "2024-01-01T00:00:00Z",
+    ];
+    let mut extra = vec!["--limit", "7", "--normalize"];
+    extra.extend_from_slice(&flags);
+    let args = pull_args(&fake, &extra);
+    let mut sink = pull::normalize::NormalizeSink::new(&args.norm, true).unwrap();
+    let fake2 = Fake::new(30);
+    let norm = run_with(&fake2, &extra, &mut sink, &env_with_token);
+    assert_eq!(norm.result.unwrap(), 0, "{}", norm.err);
+    let filtered = crate::common::run(&flags, raw.out.as_bytes());
+    assert_eq!(crate::common::code(&filtered), 0);
+    assert_eq!(norm.out, crate::common::stdout(&filtered));
+    assert_eq!(norm.out.lines().count(), 30);
+    assert!(norm.out.contains(r#""p_log_type":"Dropbox.TeamEvent""#));
+}
