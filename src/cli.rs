@@ -1,10 +1,13 @@
 //! The command line: flags defined once, their doc comments are `--help`
 //! (SPEC §2–§9), and one function per mode.
 
+use crate::batch::{self, Compress, OutputDir};
 use crate::framing;
+use crate::framing::Source;
 use crate::outfile::OutFile;
 use crate::output::{terminal_safe, RowIdGen};
-use crate::pipeline::{self, Settings, Targets, Writer};
+use crate::pipeline::{self, EventOut, Settings, Single, Targets, Writer};
+use crate::progress::Progress;
 use crate::report::Stats;
 use crate::schema::Plan;
 use crate::timestamp::{self, Timestamp};
@@ -15,7 +18,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Exit statuses (SPEC §7).
@@ -165,6 +169,11 @@ pub struct NormalizeArgs {
     #[arg(long, value_name = "LABEL")]
     pub source_label: Option<String>,
 
+    /// Set p_source_label to each event's input path (`-` for stdin), so mixed
+    /// archives stay traceable.
+    #[arg(long, conflicts_with = "source_label")]
+    pub source_label_from_path: bool,
+
     /// Write one JSON record per rejected line (or envelope element) to FILE:
     /// source, line, index, error, and the exact raw text (raw_base64 when it
     /// is not UTF-8).
@@ -190,6 +199,7 @@ impl NormalizeArgs {
                 .unwrap_or_else(|| Timestamp::from_system(std::time::SystemTime::now())),
             source_id: self.source_id.clone(),
             source_label: self.source_label.clone(),
+            source_label_from_path: self.source_label_from_path,
             max_line_bytes,
             keep_reject_records: self.rejects.is_some(),
             reject_notes,
@@ -234,8 +244,29 @@ pub struct FilterArgs {
     /// under a temporary name and renamed when the run succeeds, so a failed
     /// or interrupted run never leaves a half-written FILE. (A device, FIFO or
     /// symlink is written in place instead.)
-    #[arg(short = 'o', long, value_name = "FILE")]
+    #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "output_dir")]
     pub output: Option<PathBuf>,
+
+    /// Write one output file per input under DIR, at the input's relative path
+    /// (below its directory argument), named .ndjson (.ndjson.gz/.zst with
+    /// --compress). Each is written atomically; inputs whose output already
+    /// exists are skipped unless --force, so an interrupted run can simply be
+    /// started again.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Compression of the files --output-dir writes.
+    #[arg(long, value_enum, default_value_t = Compress::None, value_name = "KIND", requires = "output_dir")]
+    pub compress: Compress,
+
+    /// With --output-dir: process inputs even when their output exists.
+    #[arg(long, requires = "output_dir")]
+    pub force: bool,
+
+    /// Show progress on stderr even when it is not a terminal (one line per
+    /// second); on a terminal a progress bar is shown anyway, unless -q.
+    #[arg(long)]
+    pub progress: bool,
 
     /// Write the run's counts as JSON to FILE: totals, rejects by reason, and
     /// a breakdown per input file.
@@ -270,18 +301,11 @@ pub struct FilterArgs {
     pub chunk_size: usize,
 }
 
-/// The temporary output file to remove if the run is interrupted.
-static PENDING_OUTPUT: Mutex<Option<PathBuf>> = Mutex::new(None);
-
-/// On SIGINT/SIGTERM: remove the unfinished `-o` temp file and exit 130, so the
-/// target file is never touched by an interrupted run.
+/// On SIGINT/SIGTERM: remove unfinished outputs' temporary files and exit
+/// 130, so a target file is never touched by an interrupted run.
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
-        if let Ok(mut p) = PENDING_OUTPUT.lock() {
-            if let Some(path) = p.take() {
-                let _ = std::fs::remove_file(path);
-            }
-        }
+        crate::outfile::remove_pending();
         std::process::exit(Exit::Interrupted as i32);
     });
 }
@@ -319,18 +343,13 @@ impl<W: Write> Write for Named<W> {
     }
 }
 
-fn write_file_atomically(path: &Path, bytes: &[u8], what: &str) -> anyhow::Result<()> {
-    std::fs::write(path, bytes)
-        .with_context(|| format!("cannot write {what} to {}", path.display()))
-}
-
 /// `teamlog [FILE]...`: the normalizing filter.
 pub fn run_filter(args: &FilterArgs) -> anyhow::Result<Exit> {
     install_interrupt_handler();
     let started = Instant::now();
     let norm = &args.normalize;
     let plan = norm.plan()?;
-    let sources = framing::expand(&args.files, args.recursive)?;
+    let mut sources = framing::expand(&args.files, args.recursive)?;
     let notes = if args.quiet || norm.rejects.is_some() {
         0
     } else {
@@ -345,46 +364,85 @@ pub fn run_filter(args: &FilterArgs) -> anyhow::Result<Exit> {
     let mut settings = Settings::new(threads);
     settings.chunk_size = args.chunk_size;
 
+    // Where events go: stdout, -o FILE, or a file per input under --output-dir.
+    let mut skipped = Vec::new();
     let target = args.output.as_deref().map(OutFile::create).transpose()?;
-    if let Some(t) = target.as_ref().and_then(OutFile::temp_path) {
-        *PENDING_OUTPUT.lock().expect("not poisoned") = Some(t.to_path_buf());
-    }
     let stdout = io::stdout();
-    let mut out: Box<dyn Write> = match &target {
-        Some(t) => Box::new(Named {
+    let mut out: Box<dyn EventOut + '_> = match (&target, &args.output_dir) {
+        (Some(t), _) => Box::new(Single(Named {
             inner: t.file(),
             name: t.path().display().to_string(),
-        }),
-        None => Box::new(Named {
+        })),
+        (None, Some(dir)) => {
+            let (todo, targets) =
+                plan_output_dir(dir, args.compress, args.force, sources, &mut skipped)?;
+            sources = todo;
+            Box::new(OutputDir::new(targets, args.compress))
+        }
+        (None, None) => Box::new(Single(Named {
             inner: stdout.lock(),
             name: "stdout".into(),
-        }),
+        })),
     };
     let mut rejects = norm.open_rejects()?;
     let mut stderr = io::stderr();
+    let read_bytes = Arc::new(AtomicU64::new(0));
     let mut writer = Writer::new(norm.row_ids(&opts), opts.reject_notes);
+    let progress = if args.quiet {
+        None
+    } else {
+        let total = sources
+            .iter()
+            .map(|s| {
+                s.path
+                    .as_ref()
+                    .and_then(|p| std::fs::metadata(p).ok())
+                    .map(|m| m.len())
+            })
+            .sum::<Option<u64>>();
+        Progress::new(total, read_bytes.clone(), args.progress)
+    };
+    let progress = progress.map(|p| Arc::new(Mutex::new(p)));
+    if let Some(p) = &progress {
+        let p = p.clone();
+        writer.on_chunk = Some(Box::new(move |t| p.lock().expect("not poisoned").update(t)));
+    }
     let mut to = Targets {
-        out: &mut out,
+        out: &mut *out,
         rejects: rejects.as_mut().map(|r| r as &mut dyn Write),
         messages: (opts.reject_notes > 0).then_some(&mut stderr as &mut dyn Write),
     };
-    let report = pipeline::run(&plan, &opts, sources, &settings, &mut writer, &mut to)
-        .and_then(|r| to.flush().map(|_| r))?;
+    let ran = pipeline::run(
+        &plan,
+        &opts,
+        &sources,
+        &settings,
+        &mut writer,
+        &mut to,
+        &read_bytes,
+    )
+    .and_then(|()| to.flush());
+    if let Some(p) = &progress {
+        p.lock().expect("not poisoned").finish();
+    }
+    ran?;
     let tally = writer.tally;
     drop(out);
     if let Some(t) = target {
         t.commit()?;
-        *PENDING_OUTPUT.lock().expect("not poisoned") = None;
     }
 
-    let stats = Stats::new(&tally, &report, started.elapsed());
+    let stats = Stats::new(&tally, &skipped, started.elapsed());
     if let Some(p) = &args.stats {
         let mut json = serde_json::to_vec_pretty(&stats)?;
         json.push(b'\n');
-        write_file_atomically(p, &json, "--stats")?;
+        std::fs::write(p, json)
+            .with_context(|| format!("cannot write --stats to {}", p.display()))?;
     }
-    for f in &report.failures {
-        eprintln!("teamlog: error: {}", terminal_safe(&f.message));
+    for s in &tally.per_source {
+        if let Some(e) = &s.error {
+            eprintln!("teamlog: error: {}", terminal_safe(e));
+        }
     }
     if !args.quiet {
         let unshown = tally.unshown_rejects();
@@ -393,13 +451,45 @@ pub fn run_filter(args: &FilterArgs) -> anyhow::Result<Exit> {
         }
         eprintln!("{}", stats.summary());
     }
-    Ok(if !report.failures.is_empty() {
+    Ok(if tally.failed_sources > 0 {
         Exit::Fatal
     } else if tally.totals.rejected > 0 {
         Exit::Rejects
     } else {
         Exit::Ok
     })
+}
+
+/// Decides `--output-dir`'s work: the sources still to do and their targets.
+/// Two inputs that would write the same output are a usage error.
+fn plan_output_dir(
+    dir: &Path,
+    compress: Compress,
+    force: bool,
+    sources: Vec<Source>,
+    skipped: &mut Vec<String>,
+) -> anyhow::Result<(Vec<Source>, Vec<PathBuf>)> {
+    let mut seen = std::collections::HashMap::new();
+    let mut todo = Vec::new();
+    let mut targets = Vec::new();
+    for s in sources {
+        let t = batch::output_path(dir, &s, compress);
+        if let Some(other) = seen.insert(t.clone(), s.name.clone()) {
+            anyhow::bail!(
+                "{} and {} would both write {} under --output-dir; rename one or run them separately",
+                other,
+                s.name,
+                t.display()
+            );
+        }
+        if !force && t.exists() {
+            skipped.push(s.name.to_string());
+            continue;
+        }
+        todo.push(s);
+        targets.push(t);
+    }
+    Ok((todo, targets))
 }
 
 /// `teamlog schema`: the embedded schema, verbatim.

@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Gzip's magic bytes.
@@ -24,6 +25,9 @@ pub struct Source {
     /// `-` for stdin, else the path as given.
     pub name: Arc<str>,
     pub path: Option<PathBuf>,
+    /// The path below the directory argument it was found under (the file
+    /// name for a file argument): where `--output-dir` puts its output.
+    pub rel: PathBuf,
 }
 
 impl Source {
@@ -31,12 +35,14 @@ impl Source {
         Source {
             name: Arc::from("-"),
             path: None,
+            rel: PathBuf::from("stdin"),
         }
     }
 
     pub fn file(path: PathBuf) -> Source {
         Source {
             name: Arc::from(path.display().to_string()),
+            rel: path.file_name().map(PathBuf::from).unwrap_or_default(),
             path: Some(path),
         }
     }
@@ -52,7 +58,8 @@ pub enum InputError {
 }
 
 /// Turns FILE arguments into sources: none or `-` is stdin; directories are an
-/// error unless `recursive`, in which case their files come sorted by path.
+/// error unless `recursive`, in which case everything under them that is not
+/// a directory comes sorted by path (component by component).
 pub fn expand(args: &[PathBuf], recursive: bool) -> Result<Vec<Source>, InputError> {
     if args.is_empty() {
         return Ok(vec![Source::stdin()]);
@@ -70,8 +77,15 @@ pub fn expand(args: &[PathBuf], recursive: bool) -> Result<Vec<Source>, InputErr
                     path: a.display().to_string(),
                     err: e.to_string(),
                 })?;
-                if entry.file_type().is_file() {
-                    out.push(Source::file(entry.into_path()));
+                // Everything but directories: a symlink, FIFO or device that
+                // cannot be read shows up as a failed source, never skipped.
+                if !entry.file_type().is_dir() {
+                    let path = entry.into_path();
+                    let rel = path.strip_prefix(a).unwrap_or(&path).to_path_buf();
+                    out.push(Source {
+                        rel,
+                        ..Source::file(path)
+                    });
                 }
             }
         } else {
@@ -112,7 +126,7 @@ pub struct Opened {
 }
 
 /// Opens a source and wraps it in the decoder its magic bytes call for.
-pub fn open(src: &Source) -> io::Result<Opened> {
+pub fn open(src: &Source, read_bytes: Arc<AtomicU64>) -> io::Result<Opened> {
     let (raw, meta): (Box<dyn Read + Send>, Option<std::fs::Metadata>) = match &src.path {
         Some(p) => {
             let f = File::open(p)?;
@@ -133,6 +147,10 @@ pub fn open(src: &Source) -> io::Result<Opened> {
         }
     };
     let is_file = meta.as_ref().is_some_and(|m| m.is_file());
+    let raw = Counting {
+        inner: raw,
+        counter: read_bytes,
+    };
     let mut br = BufReader::with_capacity(128 * 1024, raw);
     let compression = detect(br.fill_buf()?);
     let reader: Box<dyn Read + Send> = match compression {
@@ -151,8 +169,6 @@ pub fn open(src: &Source) -> io::Result<Opened> {
 /// A run of whole lines from one source.
 #[derive(Debug, Default)]
 pub struct Chunk {
-    /// Position in the run, from 0; the writer restores this order.
-    pub seq: u64,
     /// Index into the run's sources.
     pub source: usize,
     /// 1-based number of the first line.
@@ -162,6 +178,20 @@ pub struct Chunk {
     /// Set when `data` is only the kept prefix of one over-long line, whose
     /// full length (without line ending) this is.
     pub too_long: Option<u64>,
+    /// Set on the empty chunk that follows a source's last one: what the reader
+    /// learned about the source. It travels in order like any chunk, so the
+    /// writer knows when a source is complete.
+    pub end: Option<SourceEnd>,
+}
+
+/// How a source ended.
+#[derive(Clone, Debug, Default)]
+pub struct SourceEnd {
+    pub compression: Option<Compression>,
+    /// Size on disk (compressed), when the source is a file.
+    pub size: Option<u64>,
+    /// Why the source could not be opened or read to its end.
+    pub failure: Option<String>,
 }
 
 /// Iterates the lines of a chunk, without their `\n` or `\r\n`.
@@ -184,92 +214,87 @@ pub fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// A source that could not be read to its end.
-#[derive(Clone, Debug)]
-pub struct SourceFailure {
-    pub source: usize,
-    pub message: String,
+/// Counts the bytes read from disk or stdin (before decompression), for progress.
+struct Counting<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
 }
 
-/// Per-source facts the reader learns (for `--stats` and progress).
-#[derive(Clone, Debug, Default)]
-pub struct SourceInfo {
-    pub compression: Option<Compression>,
-    pub size: Option<u64>,
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
-/// Cuts every source in turn into chunks.
-pub struct ChunkReader {
-    sources: Vec<Source>,
-    next_source: usize,
-    current: Option<(usize, Opened)>,
+/// Cuts one source into chunks.
+pub struct SourceReader {
+    source: usize,
+    name: Arc<str>,
+    opened: Option<Opened>,
     at_start: bool,
     carry: Vec<u8>,
     line: u64,
-    seq: u64,
     chunk_size: usize,
     max_line: usize,
-    /// Sources that failed to open or to read to the end.
-    pub failures: Vec<SourceFailure>,
-    pub info: Vec<SourceInfo>,
+    end: SourceEnd,
 }
 
-impl ChunkReader {
-    pub fn new(sources: Vec<Source>, chunk_size: usize, max_line: usize) -> ChunkReader {
-        let info = vec![SourceInfo::default(); sources.len()];
-        ChunkReader {
-            sources,
-            next_source: 0,
-            current: None,
+impl SourceReader {
+    /// Opens source number `index`; `read_bytes` counts the raw bytes read.
+    /// A source that cannot be opened yields no chunks and reports why.
+    pub fn new(
+        src: &Source,
+        index: usize,
+        chunk_size: usize,
+        max_line: usize,
+        read_bytes: Arc<AtomicU64>,
+    ) -> SourceReader {
+        let mut r = SourceReader {
+            source: index,
+            name: src.name.clone(),
+            opened: None,
             at_start: true,
             carry: Vec::new(),
             line: 1,
-            seq: 0,
             chunk_size: chunk_size.max(1),
             max_line,
-            failures: Vec::new(),
-            info,
+            end: SourceEnd::default(),
+        };
+        match open(src, read_bytes) {
+            Ok(o) => {
+                r.end.compression = Some(o.compression);
+                r.end.size = o.size;
+                r.opened = Some(o);
+            }
+            Err(e) => r.end.failure = Some(format!("{}: cannot open: {e}", r.name)),
         }
-    }
-
-    pub fn sources(&self) -> &[Source] {
-        &self.sources
+        r
     }
 
     #[cold]
-    fn fail(&mut self, source: usize, err: &io::Error, what: &str) {
-        let name = &self.sources[source].name;
-        let message = match what {
-            "open" => format!("{name}: cannot open: {err}"),
-            _ => format!("{name}: read failed after line {}: {err}", self.line - 1),
-        };
-        self.failures.push(SourceFailure { source, message });
+    fn fail(&mut self, err: &io::Error) {
+        self.opened = None;
+        let msg = format!(
+            "{}: read failed after line {}: {err}",
+            self.name,
+            self.line - 1
+        );
+        self.end.failure.get_or_insert(msg);
     }
 
-    /// Opens the next source that can be opened; false when none is left.
-    fn advance(&mut self) -> bool {
-        while self.next_source < self.sources.len() {
-            let i = self.next_source;
-            self.next_source += 1;
-            match open(&self.sources[i]) {
-                Ok(o) => {
-                    self.info[i] = SourceInfo {
-                        compression: Some(o.compression),
-                        size: o.size,
-                    };
-                    self.current = Some((i, o));
-                    self.at_start = true;
-                    self.carry.clear();
-                    self.line = 1;
-                    return true;
-                }
-                Err(e) => self.fail(i, &e, "open"),
-            }
+    /// The marker that follows the source's last chunk.
+    pub fn end_marker(&self) -> Chunk {
+        Chunk {
+            source: self.source,
+            first_line: self.line,
+            end: Some(self.end.clone()),
+            ..Chunk::default()
         }
-        false
     }
 
-    fn make_chunk(&mut self, source: usize, data: Vec<u8>, too_long: Option<u64>) -> Chunk {
+    fn make_chunk(&mut self, data: Vec<u8>, too_long: Option<u64>) -> Chunk {
         let lines = if too_long.is_some() {
             1
         } else {
@@ -277,86 +302,85 @@ impl ChunkReader {
                 + u64::from(data.last().is_some_and(|&b| b != b'\n'))
         };
         let c = Chunk {
-            seq: self.seq,
-            source,
+            source: self.source,
             first_line: self.line,
             data,
             too_long,
+            end: None,
         };
-        self.seq += 1;
         self.line += lines;
         c
     }
 
-    /// The next chunk, filling `buf` (a recycled buffer); `None` at the end of
-    /// the last source.
-    pub fn next_chunk(&mut self, mut buf: Vec<u8>) -> Option<Chunk> {
-        loop {
-            if self.current.is_none() && !self.advance() {
-                return None;
+    fn read(&mut self, buf: &mut [u8]) -> usize {
+        let Some(o) = self.opened.as_mut() else {
+            return 0;
+        };
+        match read_some(&mut o.reader, buf) {
+            Ok(n) => n,
+            Err(e) => {
+                self.fail(&e);
+                0
             }
-            let (src, _) = self.current.as_ref().expect("a source is open");
-            let src = *src;
-            buf.clear();
-            buf.extend_from_slice(&self.carry);
-            self.carry.clear();
-            let mut filled = buf.len();
-            let mut cap = self.chunk_size.max(filled + 1);
-            buf.resize(cap, 0);
-            let mut scan_from = 0;
-            loop {
-                if filled == cap {
-                    if let Some(i) = memchr::memrchr(b'\n', &buf[scan_from..filled]) {
-                        let cut = scan_from + i + 1;
-                        self.carry.extend_from_slice(&buf[cut..filled]);
-                        buf.truncate(cut);
-                        return Some(self.make_chunk(src, buf, None));
-                    }
-                    scan_from = filled;
-                    // A line longer than a chunk: allow it to grow to the limit
-                    // (plus `\r\n`), no further.
-                    let limit = self.max_line.saturating_add(2);
-                    if filled >= limit {
-                        return Some(self.skip_long_line(src, buf, filled));
-                    }
-                    cap = cap.saturating_mul(2).min(limit).max(filled + 1);
-                    buf.resize(cap, 0);
+        }
+    }
+
+    /// The next chunk, filling `buf` (a recycled buffer); `None` once the source
+    /// is done (then [`SourceReader::end_marker`] tells how it ended).
+    pub fn next_chunk(&mut self, mut buf: Vec<u8>) -> Option<Chunk> {
+        self.opened.as_ref()?;
+        let interactive = self.opened.as_ref().is_some_and(|o| o.interactive);
+        buf.clear();
+        buf.extend_from_slice(&self.carry);
+        self.carry.clear();
+        let mut filled = buf.len();
+        let mut cap = self.chunk_size.max(filled + 1);
+        buf.resize(cap, 0);
+        let mut scan_from = 0;
+        loop {
+            if filled == cap {
+                if let Some(i) = memchr::memrchr(b'\n', &buf[scan_from..filled]) {
+                    let cut = scan_from + i + 1;
+                    self.carry.extend_from_slice(&buf[cut..filled]);
+                    buf.truncate(cut);
+                    return Some(self.make_chunk(buf, None));
                 }
-                let opened = &mut self.current.as_mut().expect("open").1;
-                let interactive = opened.interactive;
-                let n = match read_some(&mut opened.reader, &mut buf[filled..cap]) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        self.fail(src, &e, "read");
-                        0
-                    }
-                };
-                let start = filled;
-                filled += n;
-                if self.at_start && (filled >= BOM.len() || n == 0) {
-                    self.at_start = false;
-                    if buf[..filled].starts_with(BOM) {
-                        buf.drain(..BOM.len());
-                        filled -= BOM.len();
-                        cap -= BOM.len();
-                    }
+                scan_from = filled;
+                // A line longer than a chunk: allow it to grow to the limit
+                // (plus `\r\n`), no further.
+                let limit = self.max_line.saturating_add(2);
+                if filled >= limit {
+                    return Some(self.skip_long_line(buf, filled));
                 }
-                if n == 0 {
-                    // End of this source: the last line may lack its newline.
-                    self.current = None;
-                    if filled == 0 {
-                        break;
-                    }
-                    buf.truncate(filled);
-                    return Some(self.make_chunk(src, buf, None));
+                cap = cap.saturating_mul(2).min(limit).max(filled + 1);
+                buf.resize(cap, 0);
+            }
+            let n = self.read(&mut buf[filled..cap]);
+            let start = filled;
+            filled += n;
+            if self.at_start && (filled >= BOM.len() || n == 0) {
+                self.at_start = false;
+                if buf[..filled].starts_with(BOM) {
+                    buf.drain(..BOM.len());
+                    filled -= BOM.len();
+                    cap -= BOM.len();
                 }
-                if interactive {
-                    if let Some(i) = memchr::memrchr(b'\n', &buf[start..filled]) {
-                        let cut = start + i + 1;
-                        self.carry.extend_from_slice(&buf[cut..filled]);
-                        buf.truncate(cut);
-                        return Some(self.make_chunk(src, buf, None));
-                    }
+            }
+            if n == 0 {
+                // End of this source: the last line may lack its newline.
+                self.opened = None;
+                if filled == 0 {
+                    return None;
+                }
+                buf.truncate(filled);
+                return Some(self.make_chunk(buf, None));
+            }
+            if interactive {
+                if let Some(i) = memchr::memrchr(b'\n', &buf[start..filled]) {
+                    let cut = start + i + 1;
+                    self.carry.extend_from_slice(&buf[cut..filled]);
+                    buf.truncate(cut);
+                    return Some(self.make_chunk(buf, None));
                 }
             }
         }
@@ -364,21 +388,14 @@ impl ChunkReader {
 
     /// Keeps the start of an over-long line and reads past the rest of it.
     #[cold]
-    fn skip_long_line(&mut self, src: usize, mut buf: Vec<u8>, filled: usize) -> Chunk {
+    fn skip_long_line(&mut self, mut buf: Vec<u8>, filled: usize) -> Chunk {
         let mut total = filled as u64;
         buf.truncate(crate::output::TRUNCATED_RAW_BYTES.min(filled));
         let mut block = vec![0u8; 64 * 1024];
         loop {
-            let opened = &mut self.current.as_mut().expect("open").1;
-            let n = match read_some(&mut opened.reader, &mut block) {
-                Ok(n) => n,
-                Err(e) => {
-                    self.fail(src, &e, "read");
-                    0
-                }
-            };
+            let n = self.read(&mut block);
             if n == 0 {
-                self.current = None;
+                self.opened = None;
                 break;
             }
             if let Some(i) = memchr::memchr(b'\n', &block[..n]) {
@@ -388,7 +405,7 @@ impl ChunkReader {
             }
             total += n as u64;
         }
-        self.make_chunk(src, buf, Some(total))
+        self.make_chunk(buf, Some(total))
     }
 }
 

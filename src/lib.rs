@@ -6,6 +6,7 @@
 //! [`output`] (serialization helpers) -> [`pipeline`] (workers and the ordered
 //! writer) -> [`report`] (summary and stats). [`cli`] is the command line.
 
+pub mod batch;
 pub mod cli;
 pub mod framing;
 pub mod generate;
@@ -13,6 +14,7 @@ pub mod indicators;
 pub mod outfile;
 pub mod output;
 pub mod pipeline;
+pub mod progress;
 pub mod pull;
 pub mod report;
 pub mod schema;

@@ -7,6 +7,19 @@
 use anyhow::Context;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Temporary files of unfinished outputs, removed if the run is interrupted.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every unfinished output's temporary file (for the SIGINT handler).
+pub fn remove_pending() {
+    if let Ok(mut p) = PENDING.lock() {
+        for path in p.drain(..) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
 
 /// An output file being written.
 pub struct OutFile {
@@ -41,6 +54,10 @@ impl OutFile {
                 path.display()
             )
         })?;
+        PENDING
+            .lock()
+            .expect("not poisoned")
+            .push(tmp.path().to_path_buf());
         Ok(OutFile {
             path: path.to_path_buf(),
             tmp: Some(tmp),

@@ -1,20 +1,22 @@
-//! The pipeline: one reader, N workers, one ordered writer (SPEC §7, STYLE "The hot path").
+//! The pipeline: readers, N workers, one ordered writer (SPEC §7, STYLE "The hot path").
 //!
-//! The reader cuts sources into chunks and, for each, sends the chunk to the
-//! work queue and a one-shot receiver for its result to the order queue; the
-//! writer (the calling thread) drains the order queue, so output follows input
-//! order whatever the workers' timing. Both queues are bounded, which bounds
-//! memory: at most `in_flight` chunks exist at once, and their buffers go back
-//! to the reader and workers to be reused. With one thread the same functions
-//! run inline, so `--threads 1` and `--threads N` write the same bytes.
+//! Reader threads each take the next source and cut it into chunks (so many
+//! compressed files decompress in parallel); a sequencer forwards their chunks
+//! source by source, sending each to the work queue and a one-shot receiver for
+//! its result to the order queue. The writer (the calling thread) drains the
+//! order queue, so output follows input order whatever the threads' timing.
+//! Every queue is bounded, which bounds memory, and buffers go back to be
+//! reused. With one thread the same functions run inline, so `--threads 1` and
+//! `--threads N` write the same bytes.
 
-use crate::framing::{self, Chunk, ChunkReader, Source, SourceFailure, SourceInfo};
+use crate::framing::{self, Chunk, Compression, Source, SourceReader};
 use crate::output::{terminal_safe, RowIdGen};
 use crate::schema::Plan;
 use crate::transform::{ChunkOutput, Counts, Scratch, TransformOptions, Transformer};
-use crossbeam_channel::{bounded, unbounded, Receiver};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// How the work is spread (the performance trade-offs of `--help`).
@@ -26,6 +28,8 @@ pub struct Settings {
     pub chunk_size: usize,
     /// Chunks alive at once (read, queued, being processed or written).
     pub in_flight: usize,
+    /// Sources read (and decompressed) at once.
+    pub readers: usize,
 }
 
 impl Settings {
@@ -37,6 +41,7 @@ impl Settings {
             threads,
             chunk_size: 1 << 20,
             in_flight: (2 * threads).clamp(4, 32),
+            readers: threads.min(8),
         }
     }
 }
@@ -44,18 +49,52 @@ impl Settings {
 /// Totals for one source.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct SourceTotals {
+    pub source: String,
+    /// `none`, `gzip` or `zstd`; absent when the source could not be opened.
+    pub compression: Option<&'static str>,
+    /// Size on disk (compressed), when the source is a file.
+    pub size: Option<u64>,
     #[serde(flatten)]
     pub counts: Counts,
     pub rejected_by_reason: BTreeMap<String, u64>,
+    /// Why the source could not be opened or read to its end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Where events go: one stream, or (with `--output-dir`) a file per source.
+pub trait EventOut {
+    /// The stream for `source`'s events.
+    fn writer(&mut self, source: usize) -> io::Result<&mut dyn Write>;
+    /// `source` has been read to its end (`complete`) or has failed.
+    fn end_source(&mut self, _source: usize, _complete: bool) -> io::Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+/// All events to one stream.
+pub struct Single<W>(pub W);
+
+impl<W: Write> EventOut for Single<W> {
+    fn writer(&mut self, _source: usize) -> io::Result<&mut dyn Write> {
+        Ok(&mut self.0)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Where the ordered writer sends things.
 pub struct Targets<'a> {
-    pub out: &'a mut dyn Write,
+    pub out: &'a mut dyn EventOut,
     pub rejects: Option<&'a mut dyn Write>,
     /// Reject messages go here (stderr) unless quiet.
     pub messages: Option<&'a mut dyn Write>,
 }
+
+/// Called by the writer after each chunk, with the counts so far.
+pub type ChunkHook = Box<dyn FnMut(&Tally)>;
 
 /// The ordered writer's state: row-id numbering and what it has counted.
 pub struct Writer {
@@ -63,6 +102,8 @@ pub struct Writer {
     compose: Vec<u8>,
     notes_limit: usize,
     pub tally: Tally,
+    /// Called after each chunk is written (progress display).
+    pub on_chunk: Option<ChunkHook>,
 }
 
 /// What the writer counted: totals, rejects by reason, per-source totals.
@@ -73,6 +114,8 @@ pub struct Tally {
     pub per_source: Vec<SourceTotals>,
     /// Rejects described on stderr.
     pub notes_shown: u64,
+    /// Sources that could not be opened or read to the end.
+    pub failed_sources: u64,
 }
 
 impl Tally {
@@ -91,6 +134,7 @@ impl Writer {
             compose: Vec::new(),
             notes_limit,
             tally: Tally::default(),
+            on_chunk: None,
         }
     }
 
@@ -102,6 +146,7 @@ impl Writer {
         name: &str,
         res: &ChunkOutput,
     ) -> io::Result<()> {
+        let out = to.out.writer(source)?;
         match &mut self.row_ids {
             Some(gen) if !res.row_id_slots.is_empty() => {
                 self.compose.clear();
@@ -112,9 +157,9 @@ impl Writer {
                     from = at;
                 }
                 self.compose.extend_from_slice(&res.events[from..]);
-                to.out.write_all(&self.compose)?;
+                out.write_all(&self.compose)?;
             }
-            _ => to.out.write_all(&res.events)?,
+            _ => out.write_all(&res.events)?,
         }
         if let Some(r) = &mut to.rejects {
             r.write_all(&res.rejects)?;
@@ -146,7 +191,27 @@ impl Writer {
             *tally.by_reason.entry(class.clone()).or_default() += n;
             *ps.rejected_by_reason.entry(class.clone()).or_default() += n;
         }
+        if let Some(f) = &mut self.on_chunk {
+            f(tally);
+        }
         Ok(())
+    }
+
+    /// Records how a source ended and lets the output finish it.
+    fn end_source(&mut self, to: &mut Targets<'_>, chunk: &Chunk) -> io::Result<()> {
+        let Some(end) = &chunk.end else {
+            return Ok(());
+        };
+        let ps = &mut self.tally.per_source[chunk.source];
+        ps.compression = end.compression.map(|c| match c {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        });
+        ps.size = end.size;
+        ps.error = end.failure.clone();
+        self.tally.failed_sources += u64::from(end.failure.is_some());
+        to.out.end_source(chunk.source, end.failure.is_none())
     }
 }
 
@@ -158,14 +223,6 @@ impl Targets<'_> {
         }
         Ok(())
     }
-}
-
-/// What the reader learned about the sources.
-#[derive(Debug, Default)]
-pub struct ReaderReport {
-    pub sources: Vec<Source>,
-    pub failures: Vec<SourceFailure>,
-    pub info: Vec<SourceInfo>,
 }
 
 /// Transforms one chunk into `out` (cleared first).
@@ -191,55 +248,108 @@ pub fn process_chunk(
 pub fn run(
     plan: &Plan,
     opts: &TransformOptions,
-    sources: Vec<Source>,
+    sources: &[Source],
     settings: &Settings,
     writer: &mut Writer,
     to: &mut Targets<'_>,
-) -> io::Result<ReaderReport> {
+    read_bytes: &Arc<AtomicU64>,
+) -> io::Result<()> {
     let names: Arc<[Arc<str>]> = sources.iter().map(|s| s.name.clone()).collect();
     // Every source gets a row in the per-source totals, read or not.
-    writer
-        .tally
-        .per_source
-        .resize_with(sources.len(), SourceTotals::default);
+    writer.tally.per_source = names
+        .iter()
+        .map(|n| SourceTotals {
+            source: n.to_string(),
+            ..SourceTotals::default()
+        })
+        .collect();
     let t = Transformer::new(plan, opts);
-    let mut reader = ChunkReader::new(sources, settings.chunk_size, opts.max_line_bytes);
+    let open = |i: usize| {
+        SourceReader::new(
+            &sources[i],
+            i,
+            settings.chunk_size,
+            opts.max_line_bytes,
+            read_bytes.clone(),
+        )
+    };
     let keep = |buf: &Vec<u8>| buf.capacity() <= 4 * settings.chunk_size;
+
+    let mut finish = |writer: &mut Writer, chunk: &Chunk, out: &ChunkOutput| -> io::Result<()> {
+        writer.write(to, chunk.source, &names[chunk.source], out)?;
+        writer.end_source(to, chunk)
+    };
 
     if settings.threads <= 1 {
         let mut sc = Scratch::default();
         let mut out = ChunkOutput::default();
         let mut buf = Vec::new();
-        while let Some(chunk) = reader.next_chunk(std::mem::take(&mut buf)) {
-            process_chunk(&t, &chunk, &names[chunk.source], &mut sc, &mut out);
-            writer.write(to, chunk.source, &names[chunk.source], &out)?;
-            if keep(&chunk.data) {
-                buf = chunk.data;
-            }
-        }
-        return Ok(finish(reader));
-    }
-
-    type Done = (Chunk, ChunkOutput);
-    let (work_tx, work_rx) =
-        bounded::<(Chunk, crossbeam_channel::Sender<Done>)>(settings.in_flight);
-    let (order_tx, order_rx) = bounded::<Receiver<Done>>(settings.in_flight);
-    let (buf_tx, buf_rx) = unbounded::<Vec<u8>>();
-    let (res_tx, res_rx) = unbounded::<ChunkOutput>();
-
-    std::thread::scope(|s| {
-        let reader_thread = s.spawn(move || {
+        for i in 0..sources.len() {
+            let mut r = open(i);
             loop {
-                let buf = buf_rx.try_recv().unwrap_or_default();
-                let Some(chunk) = reader.next_chunk(buf) else {
-                    break;
+                let chunk = match r.next_chunk(std::mem::take(&mut buf)) {
+                    Some(c) => c,
+                    None => r.end_marker(),
                 };
-                let (tx, rx) = bounded(1);
-                if order_tx.send(rx).is_err() || work_tx.send((chunk, tx)).is_err() {
+                process_chunk(&t, &chunk, &names[chunk.source], &mut sc, &mut out);
+                finish(writer, &chunk, &out)?;
+                let done = chunk.end.is_some();
+                if keep(&chunk.data) {
+                    buf = chunk.data;
+                }
+                if done {
                     break;
                 }
             }
-            reader
+        }
+        return Ok(());
+    }
+
+    type Done = (Chunk, ChunkOutput);
+    let (work_tx, work_rx) = bounded::<(Chunk, Sender<Done>)>(settings.in_flight);
+    let (order_tx, order_rx) = bounded::<Receiver<Done>>(settings.in_flight);
+    let (buf_tx, buf_rx) = unbounded::<Vec<u8>>();
+    let (res_tx, res_rx) = unbounded::<ChunkOutput>();
+    // One small queue per source; readers take sources in order, so the
+    // sequencer always waits on a source that a reader is working on.
+    let per_source: Vec<(Sender<Chunk>, Receiver<Chunk>)> =
+        (0..sources.len()).map(|_| bounded(2)).collect();
+    let next_source = AtomicUsize::new(0);
+
+    std::thread::scope(|s| {
+        for _ in 0..settings.readers.clamp(1, sources.len().max(1)) {
+            let (per_source, next_source, buf_rx) = (&per_source, &next_source, buf_rx.clone());
+            let open = &open;
+            s.spawn(move || loop {
+                let i = next_source.fetch_add(1, Ordering::Relaxed);
+                let Some((tx, _)) = per_source.get(i) else {
+                    break;
+                };
+                let mut r = open(i);
+                while let Some(chunk) = r.next_chunk(buf_rx.try_recv().unwrap_or_default()) {
+                    if tx.send(chunk).is_err() {
+                        return;
+                    }
+                }
+                if tx.send(r.end_marker()).is_err() {
+                    return;
+                }
+            });
+        }
+        let per_source = &per_source;
+        s.spawn(move || {
+            for (_, rx) in per_source {
+                for chunk in rx {
+                    let end = chunk.end.is_some();
+                    let (tx, done) = bounded(1);
+                    if order_tx.send(done).is_err() || work_tx.send((chunk, tx)).is_err() {
+                        return;
+                    }
+                    if end {
+                        break;
+                    }
+                }
+            }
         });
         for _ in 0..settings.threads {
             let work_rx = work_rx.clone();
@@ -262,7 +372,7 @@ pub fn run(
                 let (chunk, out) = rx
                     .recv()
                     .map_err(|_| io::Error::other("a worker thread stopped unexpectedly"))?;
-                writer.write(to, chunk.source, &names[chunk.source], &out)?;
+                finish(writer, &chunk, &out)?;
                 if keep(&chunk.data) {
                     let _ = buf_tx.send(chunk.data);
                 }
@@ -270,19 +380,14 @@ pub fn run(
             }
             Ok(())
         })();
-        // Dropping the order queue tells the reader to stop early on error.
+        // On error, closing the queues stops the sequencer, then the readers.
         drop(order_rx);
-        let reader = reader_thread
-            .join()
-            .map_err(|_| io::Error::other("the reader thread panicked"))?;
-        written.map(|_| finish(reader))
+        if written.is_err() {
+            for (_, rx) in per_source {
+                while rx.try_recv().is_ok() {}
+            }
+            next_source.store(usize::MAX / 2, Ordering::Relaxed);
+        }
+        written
     })
-}
-
-fn finish(reader: ChunkReader) -> ReaderReport {
-    ReaderReport {
-        sources: reader.sources().to_vec(),
-        failures: reader.failures,
-        info: reader.info,
-    }
 }

@@ -1,9 +1,8 @@
 //! What a run tells its user afterwards: the one-line stderr summary and the
 //! `--stats` JSON document (SPEC §6), with per-source breakdowns.
 
-use crate::framing::Compression;
 use crate::output::terminal_safe;
-use crate::pipeline::{ReaderReport, SourceTotals, Tally};
+use crate::pipeline::{SourceTotals, Tally};
 use crate::transform::Counts;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -18,24 +17,11 @@ pub struct Stats<'a> {
     pub mb_per_s: f64,
     pub events_per_s: f64,
     pub rejected_by_reason: &'a BTreeMap<String, u64>,
-    pub failed_sources: Vec<FailedSource<'a>>,
-    pub sources: Vec<SourceStats<'a>>,
-}
-
-#[derive(Serialize)]
-pub struct FailedSource<'a> {
-    pub source: &'a str,
-    pub error: &'a str,
-}
-
-#[derive(Serialize)]
-pub struct SourceStats<'a> {
-    pub source: &'a str,
-    pub compression: Option<&'static str>,
-    /// Size on disk (compressed), when the source is a file.
-    pub size: Option<u64>,
-    #[serde(flatten)]
-    pub totals: &'a SourceTotals,
+    /// Inputs that could not be opened or read to the end.
+    pub failed_sources: u64,
+    /// Inputs skipped because their `--output-dir` output already existed.
+    pub skipped_sources: &'a [String],
+    pub sources: &'a [SourceTotals],
 }
 
 fn rate(n: u64, secs: f64) -> f64 {
@@ -47,47 +33,22 @@ fn rate(n: u64, secs: f64) -> f64 {
 }
 
 impl<'a> Stats<'a> {
-    pub fn new(tally: &'a Tally, reader: &'a ReaderReport, elapsed: Duration) -> Stats<'a> {
+    pub fn new(tally: &'a Tally, skipped: &'a [String], elapsed: Duration) -> Stats<'a> {
         let secs = elapsed.as_secs_f64();
-        let sources = reader
-            .sources
-            .iter()
-            .enumerate()
-            .map(|(i, s)| SourceStats {
-                source: &s.name,
-                compression: reader
-                    .info
-                    .get(i)
-                    .and_then(|i| i.compression)
-                    .map(|c| match c {
-                        Compression::None => "none",
-                        Compression::Gzip => "gzip",
-                        Compression::Zstd => "zstd",
-                    }),
-                size: reader.info.get(i).and_then(|i| i.size),
-                totals: &tally.per_source[i],
-            })
-            .collect();
         Stats {
             totals: tally.totals,
             seconds: secs,
             mb_per_s: rate(tally.totals.bytes_in, secs) / 1e6,
             events_per_s: rate(tally.totals.events, secs),
             rejected_by_reason: &tally.by_reason,
-            failed_sources: reader
-                .failures
-                .iter()
-                .map(|f| FailedSource {
-                    source: &reader.sources[f.source].name,
-                    error: &f.message,
-                })
-                .collect(),
-            sources,
+            failed_sources: tally.failed_sources,
+            skipped_sources: skipped,
+            sources: &tally.per_source,
         }
     }
 
-    /// The one-line summary (SPEC §6), plus a line naming the files with rejects
-    /// when there were several inputs.
+    /// The one-line summary (SPEC §6), plus a line naming the files with
+    /// rejects when there were several inputs.
     pub fn summary(&self) -> String {
         let t = &self.totals;
         let envelopes = if t.envelopes > 0 {
@@ -113,12 +74,18 @@ impl<'a> Stats<'a> {
             let with: Vec<String> = self
                 .sources
                 .iter()
-                .filter(|s| s.totals.counts.rejected > 0)
-                .map(|s| format!("{} ({})", terminal_safe(s.source), s.totals.counts.rejected))
+                .filter(|s| s.counts.rejected > 0)
+                .map(|s| format!("{} ({})", terminal_safe(&s.source), s.counts.rejected))
                 .collect();
             if !with.is_empty() {
                 s.push_str(&format!("\nteamlog: rejects in {}", with.join(", ")));
             }
+        }
+        if !self.skipped_sources.is_empty() {
+            s.push_str(&format!(
+                "\nteamlog: skipped {} inputs whose output already exists (--force redoes them)",
+                self.skipped_sources.len()
+            ));
         }
         s
     }

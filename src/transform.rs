@@ -38,6 +38,8 @@ pub struct TransformOptions {
     pub parse_time: Timestamp,
     pub source_id: Option<String>,
     pub source_label: Option<String>,
+    /// Set p_source_label to each event's input path instead.
+    pub source_label_from_path: bool,
     /// Longest line accepted, in bytes, without its line ending.
     pub max_line_bytes: usize,
     /// Serialize reject records (only when `--rejects` asks for them).
@@ -322,7 +324,7 @@ impl<'p> Transformer<'p> {
             }
         };
         match self.event(text, sc, true) {
-            Ok(Outcome::Event) => self.emit(sc, out),
+            Ok(Outcome::Event) => self.emit(sc, out, source),
             Ok(Outcome::Envelope(events)) => {
                 out.counts.envelopes += 1;
                 // The array was validated when it was skipped; this cannot fail.
@@ -330,7 +332,7 @@ impl<'p> Transformer<'p> {
                 out.counts.envelope_events += elems.len() as u64;
                 for (i, elem) in elems.into_iter().enumerate() {
                     match self.event(elem.get(), sc, false) {
-                        Ok(_) => self.emit(sc, out),
+                        Ok(_) => self.emit(sc, out, source),
                         Err(inv) => {
                             self.reject(out, at(Some(i)), &inv, elem.get().as_bytes(), false)
                         }
@@ -411,7 +413,7 @@ impl<'p> Transformer<'p> {
     }
 
     /// Appends the event in `sc.arena` plus its `p_*` fields to the output.
-    fn emit(&self, sc: &mut Scratch, out: &mut ChunkOutput) {
+    fn emit(&self, sc: &mut Scratch, out: &mut ChunkOutput, source: &str) {
         let body = &sc.arena;
         let ev = &mut out.events;
         let start = ev.len();
@@ -427,6 +429,10 @@ impl<'p> Transformer<'p> {
             None => ev.extend_from_slice(&self.parse_time),
         }
         ev.extend_from_slice(&self.tail);
+        if self.opts.source_label_from_path {
+            ev.extend_from_slice(b",\"p_source_label\":");
+            write_json_str(ev, source);
+        }
         sc.indicators.write(ev);
         ev.extend_from_slice(b"}\n");
         out.counts.events += 1;

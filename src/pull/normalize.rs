@@ -4,7 +4,7 @@
 
 use super::output::EventSink;
 use crate::cli::NormalizeArgs;
-use crate::pipeline::{Targets, Writer};
+use crate::pipeline::{Single, Targets, Writer};
 use crate::schema::Plan;
 use crate::transform::{ChunkOutput, Scratch, TransformOptions, Transformer};
 use serde_json::value::RawValue;
@@ -68,8 +68,9 @@ impl EventSink for NormalizeSink {
             self.next += 1;
         }
         let mut stderr = io::stderr();
+        let mut single = Single(out);
         let mut to = Targets {
-            out,
+            out: &mut single,
             rejects: self.rejects.as_mut().map(|r| r as &mut dyn Write),
             messages: (!self.quiet).then_some(&mut stderr as &mut dyn Write),
         };

@@ -1,0 +1,175 @@
+//! Batch reprocessing of archives (issue 5): `--output-dir` writes one output
+//! file per input, at the input's relative path, each one atomically, so an
+//! interrupted run can simply be started again: inputs whose output exists are
+//! skipped (unless `--force`), and an unfinished output never exists.
+
+use crate::framing::Source;
+use crate::outfile::OutFile;
+use crate::pipeline::EventOut;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Compression of the files `--output-dir` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Compress {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compress {
+    fn extension(self) -> &'static str {
+        match self {
+            Compress::None => "ndjson",
+            Compress::Gzip => "ndjson.gz",
+            Compress::Zstd => "ndjson.zst",
+        }
+    }
+}
+
+/// The output path of `src` under `dir`: its relative path with compression and
+/// JSON extensions replaced (`2024/01/a.json.gz` -> `2024/01/a.ndjson[.gz|.zst]`).
+pub fn output_path(dir: &Path, src: &Source, compress: Compress) -> PathBuf {
+    let rel = &src.rel;
+    let mut name = rel
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "stdin".into());
+    for ext in [".gz", ".gzip", ".zst", ".zstd"] {
+        if let Some(n) = name.strip_suffix(ext) {
+            name = n.to_string();
+            break;
+        }
+    }
+    for ext in [".ndjson", ".jsonl", ".json", ".log", ".txt"] {
+        if let Some(n) = name.strip_suffix(ext) {
+            name = n.to_string();
+            break;
+        }
+    }
+    let name = format!("{name}.{}", compress.extension());
+    match rel.parent() {
+        Some(p) => dir.join(p).join(name),
+        None => dir.join(name),
+    }
+}
+
+enum Encoder {
+    Plain(BufWriter<File>),
+    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+    Zstd(zstd::Encoder<'static, BufWriter<File>>),
+}
+
+impl Encoder {
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Encoder::Plain(w) => w,
+            Encoder::Gzip(w) => w,
+            Encoder::Zstd(w) => w,
+        }
+    }
+
+    fn finish(self) -> io::Result<()> {
+        let mut w = match self {
+            Encoder::Plain(w) => w,
+            Encoder::Gzip(w) => w.finish()?,
+            Encoder::Zstd(w) => w.finish()?,
+        };
+        w.flush()?;
+        w.get_ref().sync_all()
+    }
+}
+
+/// One output file per source, opened when the source's first bytes arrive
+/// and put in place when the source is complete.
+pub struct OutputDir {
+    targets: Vec<PathBuf>,
+    compress: Compress,
+    current: Option<(usize, OutFile, Encoder)>,
+}
+
+impl OutputDir {
+    pub fn new(targets: Vec<PathBuf>, compress: Compress) -> OutputDir {
+        OutputDir {
+            targets,
+            compress,
+            current: None,
+        }
+    }
+
+    fn open(&mut self, source: usize) -> io::Result<()> {
+        if self.current.as_ref().is_some_and(|c| c.0 == source) {
+            return Ok(());
+        }
+        let path = &self.targets[source];
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let out = OutFile::create(path).map_err(|e| io::Error::other(format!("{e:#}")))?;
+        let file = BufWriter::with_capacity(1 << 20, out.file().try_clone()?);
+        let enc = match self.compress {
+            Compress::None => Encoder::Plain(file),
+            Compress::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
+                file,
+                flate2::Compression::default(),
+            )),
+            Compress::Zstd => Encoder::Zstd(zstd::Encoder::new(file, 3)?),
+        };
+        // A source's output is finished before the next source's starts.
+        self.current = Some((source, out, enc));
+        Ok(())
+    }
+}
+
+impl EventOut for OutputDir {
+    fn writer(&mut self, source: usize) -> io::Result<&mut dyn Write> {
+        self.open(source)?;
+        Ok(self.current.as_mut().expect("opened").2.writer())
+    }
+
+    fn end_source(&mut self, source: usize, complete: bool) -> io::Result<()> {
+        self.open(source)?;
+        let (_, out, enc) = self.current.take().expect("opened");
+        if complete {
+            enc.finish()?;
+            out.commit()
+                .map_err(|e| io::Error::other(format!("{e:#}")))?;
+        }
+        // Incomplete: dropping `out` removes the temporary file, so a rerun
+        // processes this source again.
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(rel: &str) -> Source {
+        let mut s = Source::file(PathBuf::from("/in").join(rel));
+        s.rel = PathBuf::from(rel);
+        s
+    }
+
+    #[test]
+    fn output_paths_keep_the_tree_and_swap_extensions() {
+        let d = Path::new("/out");
+        assert_eq!(
+            output_path(d, &src("2024/01/a.json.gz"), Compress::None),
+            Path::new("/out/2024/01/a.ndjson")
+        );
+        assert_eq!(
+            output_path(d, &src("b.ndjson.zst"), Compress::Gzip),
+            Path::new("/out/b.ndjson.gz")
+        );
+        assert_eq!(
+            output_path(d, &src("c"), Compress::Zstd),
+            Path::new("/out/c.ndjson.zst")
+        );
+    }
+}
