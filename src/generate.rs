@@ -13,7 +13,7 @@
 //!   archives: IPv4 and IPv6, non-ASCII and bidi text, JSON escapes, ASCII-only
 //!   escaping as Python's SDK writes it, timestamps with fractions, offsets and
 //!   Panther's own form, compact unions, a tail of very large events;
-//! - [`BAD_LINES`], one entry per way a line gets rejected (SPEC §6), cycled
+//! - `BAD_LINES`, one entry per way a line gets rejected (SPEC §6), cycled
 //!   through when `invalid_rate` asks for bad lines.
 //!
 //! It never validates: that is the engine's job. The bytes depend only on the
