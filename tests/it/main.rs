@@ -2,6 +2,7 @@
 //!
 //! One test binary (ripgrep's layout) with a module per concern.
 
+mod adversarial;
 mod common;
 mod golden;
 mod input;
