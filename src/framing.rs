@@ -394,8 +394,10 @@ impl ChunkReader {
                         buf.drain(..BOM.len());
                         filled -= BOM.len();
                         cap -= BOM.len();
-                        // The BOM may have come in earlier reads than this one.
+                        // The BOM may have come in earlier reads than this one,
+                        // or filled an earlier (tiny) buffer.
                         start = start.saturating_sub(BOM.len());
+                        scan_from = scan_from.saturating_sub(BOM.len());
                     }
                 }
                 if n == 0 {
@@ -489,13 +491,22 @@ mod tests {
     }
 
     fn all_lines(data: &[u8], step: usize, interactive: bool) -> Vec<(u64, Vec<u8>)> {
+        all_lines_in(data, step, interactive, 4096)
+    }
+
+    fn all_lines_in(
+        data: &[u8],
+        step: usize,
+        interactive: bool,
+        chunk: usize,
+    ) -> Vec<(u64, Vec<u8>)> {
         let src = Trickle {
             data: data.to_vec(),
             at: 0,
             step,
         };
-        let mut r =
-            ChunkReader::from_reader("-", Box::new(src), interactive, 4096, 1 << 20).expect("open");
+        let mut r = ChunkReader::from_reader("-", Box::new(src), interactive, chunk, 1 << 20)
+            .expect("open");
         let mut out = Vec::new();
         while let Some(c) = r.next_chunk(Vec::new()) {
             for (n, l) in (c.first_line..).zip(lines(&c.data)) {
@@ -523,6 +534,15 @@ mod tests {
         }
         let got = all_lines(b"\xEF\xBB\xBFa\n", 1, true);
         assert_eq!(got, [(1, b"a".to_vec())]);
+        // Fuzz crash (framing): a BOM filling chunks smaller than itself.
+        for chunk in 1..=4 {
+            let got = all_lines_in(b"\xEF\xBB\xBFx\ny\n", 1, false, chunk);
+            assert_eq!(
+                got,
+                [(1, b"x".to_vec()), (2, b"y".to_vec())],
+                "chunk {chunk}"
+            );
+        }
     }
 
     #[test]

@@ -4,8 +4,10 @@
 
 mod adversarial;
 mod common;
+mod differential;
 mod golden;
 mod input;
+mod invariants;
 mod output;
 mod properties;
 mod pull;
