@@ -556,6 +556,7 @@ fn object_body<'de, A: MapAccess<'de>>(
     let mut undeclared_tag: Option<&'de RawValue> = None;
     let mut deferred: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
     let mut envelope: Option<&'de RawValue> = None;
+    let mut events_seen = false;
     let mut api_error = false;
 
     while let Some(key) = map.next_key_seed(KeySeed { plan })? {
@@ -603,6 +604,13 @@ fn object_body<'de, A: MapAccess<'de>>(
             }
             Key::Other(k) => {
                 if level.root && level.envelope_ok && k == "events" {
+                    // Two `events` members: whichever a reader kept, the
+                    // other's events would vanish without a trace.
+                    if events_seen {
+                        let e = sc.fail(InvalidKind::Duplicate);
+                        return Err(sc.locate(e, "events"));
+                    }
+                    events_seen = true;
                     let raw: &'de RawValue = map.next_value()?;
                     if raw.get().starts_with('[') {
                         envelope = Some(raw);

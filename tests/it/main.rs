@@ -5,6 +5,7 @@
 mod adversarial;
 mod common;
 mod differential;
+mod faults;
 mod golden;
 mod input;
 mod invariants;
@@ -12,4 +13,5 @@ mod output;
 mod properties;
 mod pull;
 mod rejects;
+mod resources;
 mod runs;
