@@ -865,11 +865,18 @@ fn string_content<'a, E: de::Error>(raw: &'a str, sc: &mut Scratch) -> Result<Co
         .map(Cow::Owned)
         .map_err(|e| {
             let msg = e.to_string();
-            let msg = msg
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_string();
+            // The literal's syntax was checked when it was read, so a failing
+            // `\u` escape here is a UTF-16 surrogate without its partner
+            // (`\ud800`, `\udc00\ud800`), which serde_json calls an
+            // "unexpected end of hex escape" when a quote follows it.
+            let msg = if msg.contains("hex escape") {
+                "unpaired UTF-16 surrogate in a \\u escape (not Unicode text)".to_string()
+            } else {
+                msg.split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            };
             sc.fail(InvalidKind::Escape(msg))
         })
 }
