@@ -70,7 +70,10 @@ fuzz_target!(|input: &[u8]| {
     let mut ended_open = false;
     let mut buf = Vec::new();
     while let Some(c) = r.next_chunk(std::mem::take(&mut buf)) {
-        assert!(!ended_open, "only a source's last chunk may lack a final newline");
+        assert!(
+            !ended_open,
+            "only a source's last chunk may lack a final newline"
+        );
         assert_eq!(c.seq, seq, "chunks are numbered in order");
         seq += 1;
         assert_eq!(c.first_line, next_line, "line numbers have no gap");
@@ -110,8 +113,14 @@ fuzz_target!(|input: &[u8]| {
             None => assert_eq!(bytes, raw.strip_suffix(b"\r").unwrap_or(raw), "line {n}"),
             Some(total) => {
                 assert_eq!(*total, raw.len() as u64, "line {n}: its full length");
-                assert!(raw.len() >= max_line + 2, "line {n} cut though under the limit");
-                assert!(raw.starts_with(bytes), "line {n}: kept bytes are its prefix");
+                assert!(
+                    raw.len() >= max_line + 2,
+                    "line {n} cut though under the limit"
+                );
+                assert!(
+                    raw.starts_with(bytes),
+                    "line {n}: kept bytes are its prefix"
+                );
                 let keep = teamlog::output::TRUNCATED_RAW_BYTES.min(max_line + 2);
                 assert!(bytes.len() >= keep && bytes.len() <= teamlog::output::TRUNCATED_RAW_BYTES);
             }
