@@ -576,6 +576,12 @@ fn truncated_and_corrupt_compressed_streams() {
             assert!((1..=3001).contains(&n), "{ctx}: {n}");
             assert_eq!(s["sources"][1]["events"], 1, "{ctx}: the next file is read");
             let err = s["failed_sources"][0]["error"].as_str().unwrap();
+            // -q silences the summary, never a fatal error.
+            assert!(
+                stderr(&o).starts_with(&format!("teamlog: error: {err}")),
+                "{}",
+                stderr(&o)
+            );
             assert!(
                 err.contains(&format!("cut.{kind}: read failed after line")),
                 "{err}"
