@@ -8,7 +8,7 @@
 //! reject record and the rest is read past in small blocks.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -147,12 +147,37 @@ pub fn open(src: &Source, read_bytes: Arc<AtomicU64>) -> io::Result<Opened> {
         }
     };
     let is_file = meta.as_ref().is_some_and(|m| m.is_file());
-    let raw = Counting {
+    let raw: Box<dyn Read + Send> = Box::new(Counting {
         inner: raw,
         counter: read_bytes,
-    };
-    let mut br = BufReader::with_capacity(128 * 1024, raw);
-    let compression = detect(br.fill_buf()?);
+    });
+    let size = meta.filter(|m| m.is_file()).map(|m| m.len());
+    decode(raw, is_file, size)
+}
+
+/// Wraps a raw byte stream in the decoder its magic bytes call for. `is_file`
+/// says reads return full blocks (not a pipe or terminal).
+pub fn decode(
+    mut raw: Box<dyn Read + Send>,
+    is_file: bool,
+    size: Option<u64>,
+) -> io::Result<Opened> {
+    // A pipe may hand over fewer bytes than a magic number in its first read
+    // (a slow producer): read on while what came so far could still start
+    // one, so that detection never depends on the timing of the writes.
+    let mut head = [0u8; ZSTD_MAGIC.len()];
+    let mut got = 0;
+    while got < GZIP_MAGIC.len() && GZIP_MAGIC.starts_with(&head[..got])
+        || got < ZSTD_MAGIC.len() && ZSTD_MAGIC.starts_with(&head[..got])
+    {
+        match read_some(&mut raw, &mut head[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    let compression = detect(&head[..got]);
+    let chained = io::Cursor::new(head[..got].to_vec()).chain(raw);
+    let br = BufReader::with_capacity(128 * 1024, chained);
     let reader: Box<dyn Read + Send> = match compression {
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(br)),
         Compression::Zstd => Box::new(zstd::Decoder::with_buffer(br)?),
@@ -162,7 +187,7 @@ pub fn open(src: &Source, read_bytes: Arc<AtomicU64>) -> io::Result<Opened> {
         reader,
         compression,
         interactive: !is_file && compression == Compression::None,
-        size: meta.filter(|m| m.is_file()).map(|m| m.len()),
+        size,
     })
 }
 
@@ -273,6 +298,33 @@ impl SourceReader {
         r
     }
 
+    /// Cuts one stream that is already open (stdin-like; compression is
+    /// detected as for files). `interactive` emits complete lines as soon as a
+    /// read returns them, as for pipes. Used by the fuzz target and tests.
+    pub fn from_reader(
+        name: &str,
+        reader: Box<dyn Read + Send>,
+        interactive: bool,
+        chunk_size: usize,
+        max_line: usize,
+    ) -> io::Result<SourceReader> {
+        let opened = decode(reader, !interactive, None)?;
+        Ok(SourceReader {
+            source: 0,
+            name: Arc::from(name),
+            end: SourceEnd {
+                compression: Some(opened.compression),
+                ..SourceEnd::default()
+            },
+            opened: Some(opened),
+            at_start: true,
+            carry: Vec::new(),
+            line: 1,
+            chunk_size: chunk_size.max(1),
+            max_line,
+        })
+    }
+
     #[cold]
     fn fail(&mut self, err: &io::Error) {
         self.opened = None;
@@ -356,14 +408,22 @@ impl SourceReader {
                 buf.resize(cap, 0);
             }
             let n = self.read(&mut buf[filled..cap]);
-            let start = filled;
+            let mut start = filled;
             filled += n;
-            if self.at_start && (filled >= BOM.len() || n == 0) {
+            // Decide as soon as the bytes so far cannot be a BOM: an
+            // interactive source may deliver a whole short first line
+            // before three bytes, and a BOM on line 2 is not at the start.
+            if self.at_start && (filled >= BOM.len() || n == 0 || !BOM.starts_with(&buf[..filled]))
+            {
                 self.at_start = false;
                 if buf[..filled].starts_with(BOM) {
                     buf.drain(..BOM.len());
                     filled -= BOM.len();
                     cap -= BOM.len();
+                    // The BOM may have come in earlier reads than this one,
+                    // or filled an earlier (tiny) buffer.
+                    start = start.saturating_sub(BOM.len());
+                    scan_from = scan_from.saturating_sub(BOM.len());
                 }
             }
             if n == 0 {
@@ -430,6 +490,92 @@ mod tests {
         assert_eq!(got, [&b"a"[..]]);
         assert_eq!(lines(b"").count(), 0);
         assert_eq!(lines(b"\n").count(), 1);
+    }
+
+    /// A pipe whose reads return at most `step` bytes.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.step).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn all_lines(data: &[u8], step: usize, interactive: bool) -> Vec<(u64, Vec<u8>)> {
+        all_lines_in(data, step, interactive, 4096)
+    }
+
+    fn all_lines_in(
+        data: &[u8],
+        step: usize,
+        interactive: bool,
+        chunk: usize,
+    ) -> Vec<(u64, Vec<u8>)> {
+        let src = Trickle {
+            data: data.to_vec(),
+            at: 0,
+            step,
+        };
+        let mut r = SourceReader::from_reader("-", Box::new(src), interactive, chunk, 1 << 20)
+            .expect("open");
+        let mut out = Vec::new();
+        while let Some(c) = r.next_chunk(Vec::new()) {
+            for (n, l) in (c.first_line..).zip(lines(&c.data)) {
+                out.push((n, l.to_vec()));
+            }
+        }
+        assert!(r.end_marker().end.unwrap().failure.is_none());
+        out
+    }
+
+    #[test]
+    fn bom_only_at_the_start_however_the_reads_fall() {
+        // Regression: a short first line delivered before three bytes had come
+        // left the reader "at the start", so a BOM on line 2 was dropped.
+        let data = b"a\n\xEF\xBB\xBFb\n";
+        for step in 1..=data.len() {
+            for interactive in [false, true] {
+                let got = all_lines(data, step, interactive);
+                assert_eq!(
+                    got,
+                    [(1, b"a".to_vec()), (2, b"\xEF\xBB\xBFb".to_vec())],
+                    "step {step} interactive {interactive}"
+                );
+            }
+        }
+        let got = all_lines(b"\xEF\xBB\xBFa\n", 1, true);
+        assert_eq!(got, [(1, b"a".to_vec())]);
+        // Fuzz crash (framing): a BOM filling chunks smaller than itself.
+        for chunk in 1..=4 {
+            let got = all_lines_in(b"\xEF\xBB\xBFx\ny\n", 1, false, chunk);
+            assert_eq!(
+                got,
+                [(1, b"x".to_vec()), (2, b"y".to_vec())],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn compression_is_detected_when_the_magic_arrives_a_byte_at_a_time() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, b"x\ny\n").unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::encode_all(&b"x\ny\n"[..], 1).unwrap();
+        for data in [gz, zst] {
+            let got = all_lines(&data, 1, true);
+            assert_eq!(got, [(1, b"x".to_vec()), (2, b"y".to_vec())]);
+        }
+        // Plain text that starts like a magic number is still plain text.
+        assert_eq!(all_lines(b"\x1f\n", 1, true), [(1, b"\x1f".to_vec())]);
+        assert_eq!(all_lines(b"(\xb5", 1, true), [(1, b"(\xb5".to_vec())]);
     }
 
     #[test]

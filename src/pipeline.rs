@@ -1,9 +1,10 @@
 //! The pipeline: readers, N workers, one ordered writer (SPEC §7, STYLE "The hot path").
 //!
-//! Reader threads each take the next source and cut it into chunks (so many
-//! compressed files decompress in parallel); a sequencer forwards their chunks
-//! source by source, sending each to the work queue and a one-shot receiver for
-//! its result to the order queue. The writer (the calling thread) drains the
+//! A reader thread cuts sources into chunks and sends each to the work queue
+//! and a one-shot receiver for its result to the order queue. With several
+//! sources, up to `readers` threads each take the next source (so many
+//! compressed files decompress in parallel) and a sequencer thread forwards
+//! their chunks source by source instead. The writer (the calling thread) drains the
 //! order queue, so output follows input order whatever the threads' timing.
 //! Every queue is bounded, which bounds memory, and buffers go back to be
 //! reused. With one thread the same functions run inline, so `--threads 1` and
@@ -16,7 +17,7 @@ use crate::transform::{ChunkOutput, Counts, Scratch, TransformOptions, Transform
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// How the work is spread (the performance trade-offs of `--help`).
@@ -315,42 +316,70 @@ pub fn run(
     let per_source: Vec<(Sender<Chunk>, Receiver<Chunk>)> =
         (0..sources.len()).map(|_| bounded(2)).collect();
     let next_source = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+
+    // Hands one chunk to the workers and its result slot to the writer, in
+    // order; false once the writer has gone.
+    let forward = move |chunk: Chunk| -> bool {
+        let (tx, done) = bounded(1);
+        order_tx.send(done).is_ok() && work_tx.send((chunk, tx)).is_ok()
+    };
+    let readers = settings.readers.clamp(1, sources.len().max(1));
 
     std::thread::scope(|s| {
-        for _ in 0..settings.readers.clamp(1, sources.len().max(1)) {
-            let (per_source, next_source, buf_rx) = (&per_source, &next_source, buf_rx.clone());
-            let open = &open;
-            s.spawn(move || loop {
-                let i = next_source.fetch_add(1, Ordering::Relaxed);
-                let Some((tx, _)) = per_source.get(i) else {
-                    break;
-                };
-                let mut r = open(i);
-                while let Some(chunk) = r.next_chunk(buf_rx.try_recv().unwrap_or_default()) {
-                    if tx.send(chunk).is_err() {
+        if readers == 1 {
+            // One reader does the sequencing itself: no extra thread.
+            let (open, buf_rx) = (&open, buf_rx.clone());
+            s.spawn(move || {
+                for i in 0..sources.len() {
+                    let mut r = open(i);
+                    while let Some(chunk) = r.next_chunk(buf_rx.try_recv().unwrap_or_default()) {
+                        if !forward(chunk) {
+                            return;
+                        }
+                    }
+                    if !forward(r.end_marker()) {
                         return;
                     }
                 }
-                if tx.send(r.end_marker()).is_err() {
-                    return;
+            });
+        } else {
+            for _ in 0..readers {
+                let (per_source, next_source, buf_rx, stop) =
+                    (&per_source, &next_source, buf_rx.clone(), &stop);
+                let open = &open;
+                s.spawn(move || loop {
+                    let i = next_source.fetch_add(1, Ordering::Relaxed);
+                    let Some((tx, _)) = per_source.get(i) else {
+                        break;
+                    };
+                    let mut r = open(i);
+                    while let Some(chunk) = r.next_chunk(buf_rx.try_recv().unwrap_or_default()) {
+                        if !send_unless_stopped(tx, chunk, stop) {
+                            return;
+                        }
+                    }
+                    if !send_unless_stopped(tx, r.end_marker(), stop) {
+                        return;
+                    }
+                });
+            }
+            // The sequencer: sources in order, each to its end marker.
+            let per_source = &per_source;
+            s.spawn(move || {
+                for (_, rx) in per_source {
+                    for chunk in rx {
+                        let end = chunk.end.is_some();
+                        if !forward(chunk) {
+                            return;
+                        }
+                        if end {
+                            break;
+                        }
+                    }
                 }
             });
         }
-        let per_source = &per_source;
-        s.spawn(move || {
-            for (_, rx) in per_source {
-                for chunk in rx {
-                    let end = chunk.end.is_some();
-                    let (tx, done) = bounded(1);
-                    if order_tx.send(done).is_err() || work_tx.send((chunk, tx)).is_err() {
-                        return;
-                    }
-                    if end {
-                        break;
-                    }
-                }
-            }
-        });
         for _ in 0..settings.threads {
             let work_rx = work_rx.clone();
             let res_rx = res_rx.clone();
@@ -383,11 +412,25 @@ pub fn run(
         // On error, closing the queues stops the sequencer, then the readers.
         drop(order_rx);
         if written.is_err() {
-            for (_, rx) in per_source {
-                while rx.try_recv().is_ok() {}
-            }
+            stop.store(true, Ordering::Relaxed);
             next_source.store(usize::MAX / 2, Ordering::Relaxed);
         }
         written
     })
+}
+
+/// Sends to a sequencer's queue, giving up when the run is stopping (the
+/// writer failed, so nobody will drain the queue).
+fn send_unless_stopped(tx: &Sender<Chunk>, mut chunk: Chunk, stop: &AtomicBool) -> bool {
+    loop {
+        match tx.send_timeout(chunk, std::time::Duration::from_millis(50)) {
+            Ok(()) => return true,
+            Err(crossbeam_channel::SendTimeoutError::Timeout(c))
+                if !stop.load(Ordering::Relaxed) =>
+            {
+                chunk = c
+            }
+            Err(_) => return false,
+        }
+    }
 }

@@ -562,6 +562,7 @@ fn object_body<'de, A: MapAccess<'de>>(
     let mut undeclared_tag: Option<&'de RawValue> = None;
     let mut deferred: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
     let mut envelope: Option<&'de RawValue> = None;
+    let mut events_seen = false;
     let mut api_error = false;
 
     while let Some(key) = map.next_key_seed(KeySeed { plan })? {
@@ -609,6 +610,13 @@ fn object_body<'de, A: MapAccess<'de>>(
             }
             Key::Other(k) => {
                 if level.root && level.envelope_ok && k == "events" {
+                    // Two `events` members: whichever a reader kept, the
+                    // other's events would vanish without a trace.
+                    if events_seen {
+                        let e = sc.fail(InvalidKind::Duplicate);
+                        return Err(sc.locate(e, "events"));
+                    }
+                    events_seen = true;
                     let raw: &'de RawValue = map.next_value()?;
                     if raw.get().starts_with('[') {
                         envelope = Some(raw);
@@ -863,11 +871,18 @@ fn string_content<'a, E: de::Error>(raw: &'a str, sc: &mut Scratch) -> Result<Co
         .map(Cow::Owned)
         .map_err(|e| {
             let msg = e.to_string();
-            let msg = msg
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_string();
+            // The literal's syntax was checked when it was read, so a failing
+            // `\u` escape here is a UTF-16 surrogate without its partner
+            // (`\ud800`, `\udc00\ud800`), which serde_json calls an
+            // "unexpected end of hex escape" when a quote follows it.
+            let msg = if msg.contains("hex escape") {
+                "unpaired UTF-16 surrogate in a \\u escape (not Unicode text)".to_string()
+            } else {
+                msg.split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            };
             sc.fail(InvalidKind::Escape(msg))
         })
 }

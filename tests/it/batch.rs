@@ -368,3 +368,59 @@ fn many_small_compressed_files_in_parallel_keep_path_order() {
     assert_eq!(&n[..4], ["000a", "000b", "003a", "003b"]);
     assert_eq!(n[40], "001a");
 }
+
+/// With several readers and a sequencer, a failing writer must stop them all
+/// (no hang): /dev/full and a closed pipe over a many-file tree.
+#[test]
+fn write_failure_over_many_files_ends_the_run() {
+    let dir = tempdir();
+    let root = dir.path().join("many");
+    std::fs::create_dir_all(&root).unwrap();
+    let body: String = (0..2000)
+        .map(|i| format!("{}\n", named(&i.to_string())))
+        .collect();
+    for i in 0..12 {
+        std::fs::write(root.join(format!("{i:02}.gz")), gzip(body.as_bytes())).unwrap();
+    }
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = bin()
+        .args([
+            "-q",
+            "-r",
+            "--threads",
+            "4",
+            "--chunk-size",
+            "64K",
+            root.to_str().unwrap(),
+        ])
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut child = bin()
+        .args([
+            "-q",
+            "-r",
+            "--threads",
+            "4",
+            "--chunk-size",
+            "64K",
+            root.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -2,12 +2,17 @@
 //!
 //! One test binary (ripgrep's layout) with a module per concern.
 
+mod adversarial;
 mod batch;
 mod common;
+mod differential;
+mod faults;
 mod golden;
 mod input;
+mod invariants;
 mod output;
 mod properties;
 mod pull;
 mod rejects;
+mod resources;
 mod runs;
