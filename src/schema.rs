@@ -123,6 +123,14 @@ pub struct FieldPlan {
     pub value: ValuePlan,
 }
 
+impl FieldPlan {
+    /// Whether an input key names this field (by schema name or by column).
+    #[inline]
+    pub fn names(&self, key: &str) -> bool {
+        self.name == key || (self.column.len() == key.len() && self.column == key)
+    }
+}
+
 /// A declared object: its fields in schema order.
 #[derive(Debug, Default)]
 pub struct ObjectPlan {
@@ -139,9 +147,18 @@ impl ObjectPlan {
     /// The declared field that an input key names, by schema name or column.
     #[inline]
     pub fn lookup(&self, key: &str) -> Option<usize> {
-        self.fields
-            .iter()
-            .position(|f| f.name == key || f.column == key)
+        self.fields.iter().position(|f| f.names(key))
+    }
+
+    /// [`lookup`](Self::lookup), trying field `hint` first: keys mostly come in
+    /// the order of some fixed layout, so the field after the last one matched
+    /// is usually the next key, and one comparison replaces a scan.
+    #[inline]
+    pub fn lookup_from(&self, key: &str, hint: usize) -> Option<usize> {
+        match self.fields.get(hint) {
+            Some(f) if f.names(key) => Some(hint),
+            _ => self.lookup(key),
+        }
     }
 }
 
