@@ -417,7 +417,13 @@ impl<'p> Transformer<'p> {
         let ev = &mut out.events;
         let start = ev.len();
         ev.extend_from_slice(&body[..body.len() - 1]);
-        ev.extend_from_slice(&self.head);
+        // An event with no declared field is `{}`: no comma before `p_log_type`.
+        let head = if body.len() == 2 {
+            &self.head[1..]
+        } else {
+            &self.head
+        };
+        ev.extend_from_slice(head);
         match self.opts.row_id {
             RowIdMode::Content => write_content_row_id(ev, body),
             RowIdMode::Sequential => out.row_id_slots.push(ev.len()),
