@@ -119,6 +119,8 @@ pub struct FieldPlan {
     pub column: String,
     /// `,"column":`, ready to append.
     pub key_prefix: Vec<u8>,
+    /// `column != name`, so input may spell the key either way (`.tag`/`_tag`).
+    pub renamed: bool,
     pub required: bool,
     pub value: ValuePlan,
 }
@@ -127,7 +129,26 @@ impl FieldPlan {
     /// Whether an input key names this field (by schema name or by column).
     #[inline]
     pub fn names(&self, key: &str) -> bool {
-        self.name == key || (self.column.len() == key.len() && self.column == key)
+        short_eq(self.name.as_bytes(), key.as_bytes())
+            || (self.renamed && short_eq(self.column.as_bytes(), key.as_bytes()))
+    }
+}
+
+/// `a == b`, inlined: keys are short, and a call to `memcmp` for each
+/// comparison cost more than the comparison (callgrind).
+#[inline]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], at: usize| u32::from_ne_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    match n {
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => word(a, 0) == word(b, 0) && a == b,
     }
 }
 
@@ -243,6 +264,7 @@ impl Compiler<'_> {
             crate::output::write_json_str(&mut key_prefix, &column);
             key_prefix.push(b':');
             plan.fields.push(FieldPlan {
+                renamed: column != name,
                 name,
                 column,
                 key_prefix,
@@ -384,6 +406,27 @@ fn kind_buckets(k: IndicatorKind) -> &'static [Bucket] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_eq_agrees_with_eq() {
+        let words: Vec<Vec<u8>> = (0..40)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+                let mut variants = vec![base.clone()];
+                for i in 0..n {
+                    let mut v = base.clone();
+                    v[i] ^= 1;
+                    variants.push(v);
+                }
+                variants
+            })
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(short_eq(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn embedded_schema_compiles() {
