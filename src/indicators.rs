@@ -128,6 +128,12 @@ impl IndicatorKind {
 /// Trims what SPEC §5 trims: Unicode white space at both ends.
 #[inline]
 pub fn trim(v: &str) -> &str {
+    // Printable ASCII at both ends (nearly every value) is not white space;
+    // skip `str::trim`'s decoding of the first and last characters.
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x80);
+    if plain(v.as_bytes().first()) && plain(v.as_bytes().last()) {
+        return v;
+    }
     v.trim()
 }
 
@@ -136,7 +142,35 @@ pub fn trim(v: &str) -> &str {
 #[derive(Default, Debug)]
 pub struct Collector {
     text: String,
-    items: Vec<(Bucket, u32, u32)>,
+    items: Vec<Item>,
+}
+
+/// A value in `Collector::text`, with a sort key: the bucket in the top byte,
+/// then the value's first 7 bytes (zero-padded), big-endian. Keys compare as
+/// (bucket, bytes) do, so most comparisons need not look at the text.
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    key: u64,
+    start: u32,
+    end: u32,
+}
+
+impl Item {
+    fn new(bucket: Bucket, v: &[u8], start: u32, end: u32) -> Item {
+        let mut k = [0u8; 8];
+        k[0] = bucket as u8;
+        let n = v.len().min(7);
+        k[1..1 + n].copy_from_slice(&v[..n]);
+        Item {
+            key: u64::from_be_bytes(k),
+            start,
+            end,
+        }
+    }
+
+    fn bucket(self) -> u8 {
+        (self.key >> 56) as u8
+    }
 }
 
 impl Collector {
@@ -156,7 +190,7 @@ impl Collector {
                     self.text.push_str(v);
                     (s, self.text.len() as u32)
                 });
-                self.items.push((b, s, e));
+                self.items.push(Item::new(b, v.as_bytes(), s, e));
             }
         }
     }
@@ -165,27 +199,27 @@ impl Collector {
     /// byte-wise without duplicates.
     pub fn write(&mut self, out: &mut Vec<u8>) {
         let text = &self.text;
-        let get = |s: u32, e: u32| &text.as_bytes()[s as usize..e as usize];
+        let get = |i: &Item| &text.as_bytes()[i.start as usize..i.end as usize];
         self.items
-            .sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| get(a.1, a.2).cmp(get(b.1, b.2))));
-        let mut prev: Option<(Bucket, &[u8])> = None;
-        for &(bucket, s, e) in &self.items {
-            let v = get(s, e);
+            .sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| get(a).cmp(get(b))));
+        let mut prev: Option<(u8, &[u8])> = None;
+        for item in &self.items {
+            let (bucket, v) = (item.bucket(), get(item));
             match prev {
                 Some((pb, pv)) if pb == bucket && pv == v => continue,
                 Some((pb, _)) if pb == bucket => out.push(b','),
                 Some(_) => {
                     out.extend_from_slice(b"],\"");
-                    out.extend_from_slice(bucket.column().as_bytes());
+                    out.extend_from_slice(Bucket::ALL[bucket as usize].column().as_bytes());
                     out.extend_from_slice(b"\":[");
                 }
                 None => {
                     out.extend_from_slice(b",\"");
-                    out.extend_from_slice(bucket.column().as_bytes());
+                    out.extend_from_slice(Bucket::ALL[bucket as usize].column().as_bytes());
                     out.extend_from_slice(b"\":[");
                 }
             }
-            write_json_str(out, &text[s as usize..e as usize]);
+            write_json_str(out, &text[item.start as usize..item.end as usize]);
             prev = Some((bucket, v));
         }
         if prev.is_some() {
@@ -226,6 +260,29 @@ mod tests {
         assert_eq!(
             got,
             r#","p_any_ip_addresses":["10.0.0.1","2001:db8::1"],"p_any_emails":["a@x.io","b@x.io"],"p_any_usernames":["Ann","zed"]"#
+        );
+    }
+
+    #[test]
+    fn bucket_table_is_in_discriminant_order() {
+        for (i, b) in Bucket::ALL.into_iter().enumerate() {
+            assert_eq!(b as usize, i);
+        }
+    }
+
+    #[test]
+    fn sorted_by_bytes_past_the_key_prefix_and_with_nul() {
+        use IndicatorKind::*;
+        let got = collect(&[
+            (Username, "abcdefgh2"),
+            (Username, "abcdefgh10"),
+            (Username, "ab\u{0}"),
+            (Username, "ab"),
+            (Username, "abcdefgh2"),
+        ]);
+        assert_eq!(
+            got,
+            r#","p_any_usernames":["ab","ab\u0000","abcdefgh10","abcdefgh2"]"#
         );
     }
 

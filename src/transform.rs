@@ -6,15 +6,16 @@
 //! scalars are taken as `&RawValue` slices of the line (so numbers keep their
 //! literal text and `json` fields their exact bytes), undeclared keys are skipped
 //! without being built, and each declared value is written at once as
-//! `,"column":value` into a scratch arena. At the end of each object its pieces
-//! are put into schema order (a no-op when the input already was).
+//! `,"column":value` into a scratch arena. At the end of each nested object its
+//! pieces are put into schema order (a no-op when the input already was); the
+//! top level's pieces are ordered as they are copied to the output.
 //!
 //! Validation errors travel up through serde as an opaque error while the real
 //! reason waits in [`Scratch`]; each object level on the way up adds its field
 //! name, so the reason names the full path (`actor.user.email`).
 
 use crate::indicators::Collector;
-use crate::output::{quote_value, write_content_row_id, write_json_str};
+use crate::output::{content_row_id, quote_value, write_hex, write_json_str};
 use crate::schema::{FieldType, IntWidth, ObjectPlan, Plan, ValuePlan};
 use crate::timestamp::{self, TimeFormat, Timestamp};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -411,22 +412,40 @@ impl<'p> Transformer<'p> {
         r.map_err(|e| sc.error.take().unwrap_or_else(|| syntax_error(&e)))
     }
 
-    /// Appends the event in `sc.arena` plus its `p_*` fields to the output.
+    /// Appends the event plus its `p_*` fields to the output. The top-level
+    /// fields are still pieces of `sc.arena` (see [`object_body`]): they are
+    /// copied here once, in schema order, straight into the output.
     fn emit(&self, sc: &mut Scratch, out: &mut ChunkOutput) {
-        let body = &sc.arena;
         let ev = &mut out.events;
         let start = ev.len();
-        ev.extend_from_slice(&body[..body.len() - 1]);
+        let pieces = &mut sc.pieces;
+        if !in_field_order(pieces) {
+            pieces.sort_unstable_by_key(|p| p.field);
+        }
+        for p in pieces.iter() {
+            ev.extend_from_slice(&sc.arena[p.start as usize..p.end as usize]);
+        }
+        // Each piece is `,"column":value`; the first comma opens the object.
         // An event with no declared field is `{}`: no comma before `p_log_type`.
-        let head = if body.len() == 2 {
+        let head = if pieces.is_empty() {
+            ev.push(b'{');
             &self.head[1..]
         } else {
-            &self.head
+            ev[start] = b'{';
+            &self.head[..]
         };
-        ev.extend_from_slice(head);
         match self.opts.row_id {
-            RowIdMode::Content => write_content_row_id(ev, body),
-            RowIdMode::Sequential => out.row_id_slots.push(ev.len()),
+            RowIdMode::Content => {
+                ev.push(b'}');
+                let id = content_row_id(&ev[start..]);
+                ev.pop();
+                ev.extend_from_slice(head);
+                write_hex(ev, &id);
+            }
+            RowIdMode::Sequential => {
+                ev.extend_from_slice(head);
+                out.row_id_slots.push(ev.len());
+            }
         }
         ev.extend_from_slice(b"\",\"p_event_time\":\"");
         match sc.event_time {
@@ -439,6 +458,12 @@ impl<'p> Transformer<'p> {
         out.counts.events += 1;
         out.counts.bytes_out += (ev.len() - start) as u64;
     }
+}
+
+/// Whether pieces are already in schema order (no two share a field).
+#[inline]
+fn in_field_order(pieces: &[Piece]) -> bool {
+    pieces.windows(2).all(|w| w[0].field < w[1].field)
 }
 
 /// The longest prefix of `raw` that does not end inside a UTF-8 sequence.
@@ -692,7 +717,11 @@ fn object_body<'de, A: MapAccess<'de>>(
             return Err(sc.locate(e, f.column.as_str()));
         }
     }
-    finish_object(sc, start, base);
+    // The top level stays in pieces: `emit` orders them as it copies them
+    // out, which saves moving the whole event around in the arena.
+    if !level.root {
+        finish_object(sc, start, base);
+    }
     Ok(Special::None)
 }
 
@@ -704,7 +733,7 @@ fn finish_object(sc: &mut Scratch, start: usize, base: usize) {
         sc.arena.extend_from_slice(b"{}");
         return;
     }
-    if !pieces.windows(2).all(|w| w[0].field < w[1].field) {
+    if !in_field_order(pieces) {
         pieces.sort_unstable_by_key(|p| p.field);
         sc.tmp.clear();
         for p in pieces.iter() {
