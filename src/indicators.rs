@@ -153,10 +153,12 @@ struct Item {
     key: u64,
     start: u32,
     end: u32,
+    /// The value may hold characters JSON must escape.
+    escape: bool,
 }
 
 impl Item {
-    fn new(bucket: Bucket, v: &[u8], start: u32, end: u32) -> Item {
+    fn new(bucket: Bucket, v: &[u8], start: u32, end: u32, escape: bool) -> Item {
         let mut k = [0u8; 8];
         k[0] = bucket as u8;
         let n = v.len().min(7);
@@ -165,6 +167,7 @@ impl Item {
             key: u64::from_be_bytes(k),
             start,
             end,
+            escape,
         }
     }
 
@@ -181,6 +184,17 @@ impl Collector {
 
     /// Adds `value` (unescaped) for every kind in `kinds` that keeps it.
     pub fn add(&mut self, kinds: &[IndicatorKind], value: &str) {
+        self.add_text(kinds, value, true);
+    }
+
+    /// [`add`](Self::add) for a value that needs no JSON escaping (it was a
+    /// string literal without escapes, or a number), so that [`write`](Self::write)
+    /// can copy it instead of escaping it: most values are such.
+    pub fn add_verbatim(&mut self, kinds: &[IndicatorKind], value: &str) {
+        self.add_text(kinds, value, false);
+    }
+
+    fn add_text(&mut self, kinds: &[IndicatorKind], value: &str, escape: bool) {
         let v = trim(value);
         let mut stored: Option<(u32, u32)> = None;
         for &k in kinds {
@@ -190,7 +204,7 @@ impl Collector {
                     self.text.push_str(v);
                     (s, self.text.len() as u32)
                 });
-                self.items.push(Item::new(b, v.as_bytes(), s, e));
+                self.items.push(Item::new(b, v.as_bytes(), s, e, escape));
             }
         }
     }
@@ -219,7 +233,13 @@ impl Collector {
                     out.extend_from_slice(b"\":[");
                 }
             }
-            write_json_str(out, &text[item.start as usize..item.end as usize]);
+            if item.escape {
+                write_json_str(out, &text[item.start as usize..item.end as usize]);
+            } else {
+                out.push(b'"');
+                out.extend_from_slice(v);
+                out.push(b'"');
+            }
             prev = Some((bucket, v));
         }
         if prev.is_some() {
@@ -283,6 +303,21 @@ mod tests {
         assert_eq!(
             got,
             r#","p_any_usernames":["ab","ab\u0000","abcdefgh10","abcdefgh2"]"#
+        );
+    }
+
+    #[test]
+    fn verbatim_values_write_and_deduplicate_like_escaped_ones() {
+        let mut c = Collector::default();
+        c.add_verbatim(&[IndicatorKind::Username], " Ann ");
+        c.add(&[IndicatorKind::Username], "Ann");
+        c.add(&[IndicatorKind::Username], "a\"b");
+        c.add_verbatim(&[IndicatorKind::Ip], "10.0.0.1");
+        let mut out = Vec::new();
+        c.write(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#","p_any_ip_addresses":["10.0.0.1"],"p_any_usernames":["Ann","a\"b"]"#
         );
     }
 

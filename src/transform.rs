@@ -1066,7 +1066,10 @@ fn scalar<E: de::Error>(raw: &str, v: &ValuePlan, sc: &mut Scratch) -> Result<Pr
                     Cow::Owned(o) => write_json_str(&mut sc.arena, o),
                 }
                 if !v.indicators.is_empty() {
-                    sc.indicators.add(&v.indicators, &s);
+                    match &s {
+                        Cow::Borrowed(b) => sc.indicators.add_verbatim(&v.indicators, b),
+                        Cow::Owned(o) => sc.indicators.add(&v.indicators, o),
+                    }
                 }
             }
             b'{' | b'[' => return Err(type_error(sc, "string", type_name(raw))),
@@ -1076,7 +1079,7 @@ fn scalar<E: de::Error>(raw: &str, v: &ValuePlan, sc: &mut Scratch) -> Result<Pr
                 sc.arena.extend_from_slice(raw.as_bytes());
                 sc.arena.push(b'"');
                 if !v.indicators.is_empty() {
-                    sc.indicators.add(&v.indicators, raw);
+                    sc.indicators.add_verbatim(&v.indicators, raw);
                 }
             }
         },
@@ -1111,7 +1114,7 @@ fn scalar<E: de::Error>(raw: &str, v: &ValuePlan, sc: &mut Scratch) -> Result<Pr
             let s = n.to_string();
             sc.arena.extend_from_slice(s.as_bytes());
             if !v.indicators.is_empty() {
-                sc.indicators.add(&v.indicators, &s);
+                sc.indicators.add_verbatim(&v.indicators, &s);
             }
         }
         FieldType::Float => {
