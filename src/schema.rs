@@ -127,7 +127,7 @@ pub struct FieldPlan {
 
 impl FieldPlan {
     /// Whether an input key names this field (by schema name or by column).
-    #[inline]
+    #[inline(always)]
     pub fn names(&self, key: &str) -> bool {
         short_eq(self.name.as_bytes(), key.as_bytes())
             || (self.renamed && short_eq(self.column.as_bytes(), key.as_bytes()))
@@ -162,12 +162,19 @@ pub struct ObjectPlan {
     pub compact_union: bool,
     /// Some field is an object, so inlined union members may need reading.
     pub has_object_fields: bool,
+    /// Bit `n % 64` is set when some field's name or column is `n` bytes
+    /// long; a key of another length is undeclared without a scan. Zero
+    /// means unknown (scan).
+    pub key_lengths: u64,
 }
 
 impl ObjectPlan {
     /// The declared field that an input key names, by schema name or column.
     #[inline]
     pub fn lookup(&self, key: &str) -> Option<usize> {
+        if self.key_lengths != 0 && self.key_lengths & (1 << (key.len() % 64)) == 0 {
+            return None;
+        }
         self.fields.iter().position(|f| f.names(key))
     }
 
@@ -260,6 +267,7 @@ impl Compiler<'_> {
                 plan.compact_union = required && matches!(value.ty, FieldType::String);
             }
             plan.has_object_fields |= matches!(value.ty, FieldType::Object(_));
+            plan.key_lengths |= 1 << (name.len() % 64) | 1 << (column.len() % 64);
             let mut key_prefix = b",".to_vec();
             crate::output::write_json_str(&mut key_prefix, &column);
             key_prefix.push(b':');
