@@ -92,6 +92,22 @@ bytes=$(wc -c <"$corpus")
 events=$(wc -l <"$corpus")
 parse_time=$(date -u '+%Y-%m-%d %H:%M:%S.%N')
 cpus=$(nproc)
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# Other work on the machine skews every number, multi-threaded ones most:
+# say so in the output instead of letting a busy run pass for a quiet one.
+busy() { # percent of all CPUs that others kept busy over the next second
+    local a b i
+    read -ra a </proc/stat
+    sleep 1
+    read -ra b </proc/stat
+    local total=0 idle=$((b[4] + b[5] - a[4] - a[5]))
+    for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+    echo $((total > 0 ? 100 * (total - idle) / total : 0))
+}
+busy_before=$(busy 2>/dev/null || echo unknown)
+if [[ $busy_before =~ ^[0-9]+$ ]] && ((busy_before > 10)); then
+    note "warning: other processes kept ${busy_before}% of the CPUs busy; expect slow, noisy numbers"
+fi
 
 # --- measurements ------------------------------------------------------------
 names=()
@@ -125,16 +141,20 @@ for jq in jq jaq; do
 done
 
 # --- table -------------------------------------------------------------------
-python3 - "$tmp" "$bytes" "$events" "${names[@]}" <<'EOF'
+busy_after=$(busy 2>/dev/null || echo unknown)
+python3 - "$tmp" "$bytes" "$events" "$commit $(date -u +%Y-%m-%d) $cpus $busy_before $busy_after" "${names[@]}" <<'EOF'
 import json, sys
-tmp, nbytes, events, names = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+tmp, nbytes, events, names = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[5:]
+commit, day, cpus, busy_before, busy_after = sys.argv[4].split()
 rows = []
 for i, name in enumerate(names):
     r = json.load(open(f"{tmp}/{i}.json"))["results"][0]
     rss_kib, user, system = open(f"{tmp}/{i}.time").read().split()[-3:]
     rows.append((name, r["mean"], r["stddev"] or 0.0, r["user"] + r["system"], int(rss_kib) / 1024))
 py = next((r[1] for r in rows if r[0].startswith("python3")), None)
-print(f"\ncorpus: {nbytes / 1e6:.1f} MB, {events} events; mean of hyperfine runs; "
+print(f"\nteamlog {commit}, {day}, {cpus} CPUs; other processes kept {busy_before}% of them busy "
+      f"in the second before timing and {busy_after}% in the second after")
+print(f"corpus: {nbytes / 1e6:.1f} MB, {events} events; mean of hyperfine runs; "
       "CPU s = user + system; peak RSS from one extra run under GNU time (largest process)\n")
 head = ("command", "wall s", "MB/s", "events/s", "CPU s", "peak RSS MiB", "x python")
 print("| " + " | ".join(head) + " |")
