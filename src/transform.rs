@@ -978,65 +978,12 @@ fn has_backslash(b: &[u8]) -> bool {
     words.remainder().contains(&b'\\')
 }
 
-/// Decodes the escapes in a JSON string's content, which a reader has
-/// already checked while skipping it. `None` for a surrogate that is not half
-/// of a pair, the one thing that check lets through. A whole
-/// `serde_json::from_str::<String>` per escaped string cost ~2,800
-/// instructions (callgrind), most of them setting up a `Deserializer`.
-fn unescape(inner: &str) -> Option<String> {
-    fn hex4(h: &[u8]) -> Option<u32> {
-        h.iter()
-            .try_fold(0, |v, &c| Some(v * 16 + char::from(c).to_digit(16)?))
-    }
-    let b = inner.as_bytes();
-    let mut out = String::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(k) = memchr::memchr(b'\\', &b[i..]) {
-        let at = i + k;
-        // Escapes are ASCII, so `at` and `i` are on character boundaries.
-        out.push_str(&inner[i..at]);
-        let (c, len) = match *b.get(at + 1)? {
-            b'"' => ('"', 2),
-            b'\\' => ('\\', 2),
-            b'/' => ('/', 2),
-            b'b' => ('\u{8}', 2),
-            b'f' => ('\u{c}', 2),
-            b'n' => ('\n', 2),
-            b'r' => ('\r', 2),
-            b't' => ('\t', 2),
-            b'u' => match hex4(b.get(at + 2..at + 6)?)? {
-                hi @ 0xD800..=0xDBFF => {
-                    if b.get(at + 6..at + 8)? != b"\\u" {
-                        return None;
-                    }
-                    let lo = hex4(b.get(at + 8..at + 12)?)?;
-                    if !(0xDC00..=0xDFFF).contains(&lo) {
-                        return None;
-                    }
-                    let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                    (char::from_u32(c)?, 12)
-                }
-                n => (char::from_u32(n)?, 6),
-            },
-            _ => return None,
-        };
-        out.push(c);
-        i = at + len;
-    }
-    out.push_str(&inner[i..]);
-    Some(out)
-}
-
 /// Decodes a JSON string literal; borrowed when it has no escapes.
 fn string_content<'a, E: de::Error>(raw: &'a str, sc: &mut Scratch) -> Result<Cow<'a, str>, E> {
     let inner = &raw[1..raw.len() - 1];
     if !has_backslash(inner.as_bytes()) {
         return Ok(Cow::Borrowed(inner));
     }
-    if let Some(s) = unescape(inner) {
-        return Ok(Cow::Owned(s));
-    }
-    // What `unescape` leaves (lone surrogates), serde_json judges and words.
     serde_json::from_str::<String>(raw)
         .map(Cow::Owned)
         .map_err(|e| {
@@ -1298,36 +1245,6 @@ impl ValueSeed<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unescape_agrees_with_serde_json() {
-        let cases = [
-            r#"plain"#,
-            r#"a\"b\\c\/d\be\ff\ng\rh\ti"#,
-            r#"\u0418\u0432\u0430\u043d x"#,
-            r#"\u0000\u001f\u007F\u00e9\uFFFF"#,
-            r#"photo \ud83d\ude00.png"#,
-            r#"\uD83D\uDE00\uD800\uDC00\uDBFF\uDFFF"#,
-            r#"é\n日本\t🦀"#,
-            r#"\ud83d"#,
-            r#"\ud83dx"#,
-            r#"\ud83d\u0041"#,
-            r#"\ude00"#,
-            r#"\ud83d\ud83d"#,
-            r#"\u12"#,
-            r#"\u12G4"#,
-            r#"\x"#,
-        ];
-        for inner in cases {
-            let want = serde_json::from_str::<String>(&format!("\"{inner}\"")).ok();
-            match unescape(inner) {
-                // Whatever it decodes, it decodes as serde_json does.
-                Some(got) => assert_eq!(Some(got), want, "{inner}"),
-                // It declines only what serde_json rejects, and lone trail surrogates.
-                None => assert!(want.is_none() || inner == r"\ude00", "{inner}"),
-            }
-        }
-    }
 
     #[test]
     fn has_backslash_finds_it_at_every_position_and_length() {
