@@ -2,13 +2,11 @@
 //!
 //! The data's way through the modules: [`framing`] (sources, decompression,
 //! chunks of whole lines) -> [`transform`] (parse, validate, normalize, driven
-//! by the [`schema`] plan, read first by `fast_json` and by serde_json where
-//! it declines; [`timestamp`] and [`indicators`] on the way) ->
+//! by the [`schema`] plan; [`timestamp`] and [`indicators`] on the way) ->
 //! [`output`] (serialization helpers) -> [`pipeline`] (workers and the ordered
 //! writer) -> [`report`] (summary and stats). [`cli`] is the command line.
 
 pub mod cli;
-mod fast_json;
 pub mod framing;
 pub mod generate;
 pub mod indicators;
