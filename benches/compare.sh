@@ -92,6 +92,22 @@ bytes=$(wc -c <"$corpus")
 events=$(wc -l <"$corpus")
 parse_time=$(date -u '+%Y-%m-%d %H:%M:%S.%N')
 cpus=$(nproc)
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# Other work on the machine skews every number, multi-threaded ones most:
+# say so in the output instead of letting a busy run pass for a quiet one.
+busy() { # percent of all CPUs that others kept busy over the next second
+    local a b i
+    read -ra a </proc/stat
+    sleep 1
+    read -ra b </proc/stat
+    local total=0 idle=$((b[4] + b[5] - a[4] - a[5]))
+    for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+    echo $((total > 0 ? 100 * (total - idle) / total : 0))
+}
+busy_before=$(busy 2>/dev/null || echo unknown)
+if [[ $busy_before =~ ^[0-9]+$ ]] && ((busy_before > 10)); then
+    note "warning: other processes kept ${busy_before}% of the CPUs busy; expect slow, noisy numbers"
+fi
 
 # --- measurements ------------------------------------------------------------
 names=()
@@ -100,9 +116,15 @@ bench() { # name runs command
     note "timing: $name"
     names+=("$name")
     printf '%s\n' "$cmd" >"$tmp/$i.cmd"
-    hyperfine --style basic --runs "$n" --warmup 0 --shell bash \
+    # The machine's CPU counters around hyperfine: what they count beyond
+    # hyperfine's own CPU time (runs, shell calibration) is other processes
+    # (the "others %" column).
+    head -1 /proc/stat >"$tmp/$i.stat0" 2>/dev/null || true
+    /usr/bin/time -f '%U %S' -o "$tmp/$i.hf" \
+        hyperfine --style basic --runs "$n" --warmup 0 --shell bash \
         --export-json "$tmp/$i.json" "$cmd" >"$tmp/$i.log" 2>&1 ||
         { cat "$tmp/$i.log" >&2; note "$name failed"; exit 2; }
+    head -1 /proc/stat >"$tmp/$i.stat1" 2>/dev/null || true
     /usr/bin/time -f '%M %U %S' -o "$tmp/$i.time" bash -c "$cmd"
 }
 
@@ -125,23 +147,46 @@ for jq in jq jaq; do
 done
 
 # --- table -------------------------------------------------------------------
-python3 - "$tmp" "$bytes" "$events" "${names[@]}" <<'EOF'
-import json, sys
-tmp, nbytes, events, names = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+busy_after=$(busy 2>/dev/null || echo unknown)
+python3 - "$tmp" "$bytes" "$events" "$commit $(date -u +%Y-%m-%d) $cpus $busy_before $busy_after" "${names[@]}" <<'EOF'
+import json, os, sys
+tmp, nbytes, events, names = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[5:]
+commit, day, cpus, busy_before, busy_after = sys.argv[4].split()
+
+def others(i):
+    """Share of all CPUs' time that other processes used during row i."""
+    try:
+        a, b = ([int(x) for x in open(f"{tmp}/{i}.stat{k}").read().split()[1:9]] for k in (0, 1))
+    except (OSError, ValueError):
+        return "?"
+    try:
+        ours = sum(float(x) for x in open(f"{tmp}/{i}.hf").read().split()[-2:])
+    except (OSError, ValueError):
+        return "?"
+    hz = os.sysconf("SC_CLK_TCK")
+    total = (sum(b) - sum(a)) / hz
+    busy = total - (b[3] + b[4] - a[3] - a[4]) / hz
+    return f"{max(0.0, busy - ours) / total * 100:.0f}" if total > 0 else "?"
+
 rows = []
 for i, name in enumerate(names):
     r = json.load(open(f"{tmp}/{i}.json"))["results"][0]
     rss_kib, user, system = open(f"{tmp}/{i}.time").read().split()[-3:]
-    rows.append((name, r["mean"], r["stddev"] or 0.0, r["user"] + r["system"], int(rss_kib) / 1024))
+    rows.append((name, r["mean"], r["stddev"] or 0.0, r["user"] + r["system"], int(rss_kib) / 1024,
+                 others(i)))
 py = next((r[1] for r in rows if r[0].startswith("python3")), None)
-print(f"\ncorpus: {nbytes / 1e6:.1f} MB, {events} events; mean of hyperfine runs; "
-      "CPU s = user + system; peak RSS from one extra run under GNU time (largest process)\n")
-head = ("command", "wall s", "MB/s", "events/s", "CPU s", "peak RSS MiB", "x python")
+print(f"\nteamlog {commit}, {day}, {cpus} CPUs; other processes kept {busy_before}% of them busy "
+      f"in the second before timing and {busy_after}% in the second after")
+print(f"corpus: {nbytes / 1e6:.1f} MB, {events} events; mean of hyperfine runs; "
+      "CPU s = user + system; peak RSS from one extra run under GNU time (largest process); "
+      "others % = share of all CPUs' time other processes used while the row was timed "
+      "(above a few %, distrust the row)\n")
+head = ("command", "wall s", "MB/s", "events/s", "CPU s", "peak RSS MiB", "x python", "others %")
 print("| " + " | ".join(head) + " |")
 print("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
-for name, mean, sd, cpu, rss in rows:
+for name, mean, sd, cpu, rss, busy in rows:
     ratio = "-" if not py else f"{py / mean:.1f}" if py >= mean else f"{py / mean:.2f}"
     cell = name.replace("|", "\\|")  # a pipe inside a Markdown cell
     print(f"| `{cell}` | {mean:.3f} ± {sd:.3f} | {nbytes / 1e6 / mean:.0f} | "
-          f"{events / mean:,.0f} | {cpu:.2f} | {rss:.1f} | {ratio} |")
+          f"{events / mean:,.0f} | {cpu:.2f} | {rss:.1f} | {ratio} | {busy} |")
 EOF

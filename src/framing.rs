@@ -9,6 +9,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
+use std::os::unix::fs::FileTypeExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -143,6 +144,10 @@ pub fn open(src: &Source, read_bytes: Arc<AtomicU64>) -> io::Result<Opened> {
                 .try_clone_to_owned()
                 .ok()
                 .and_then(|fd| File::from(fd).metadata().ok());
+            let is_pipe = meta.as_ref().is_some_and(|m| m.file_type().is_fifo());
+            if is_pipe {
+                widen_pipe();
+            }
             (Box::new(io::stdin()), meta)
         }
     };
@@ -190,6 +195,21 @@ pub fn decode(
         size,
     })
 }
+
+/// Asks for a 1 MiB stdin pipe (Linux's default is 64 KiB, and the
+/// most a read returns is what the pipe holds). Each read on a pipe makes a
+/// chunk, so a small pipe made 64 KiB chunks, and the per-chunk hand-offs
+/// between threads cost more than the work on them. Best effort: a limit
+/// (`/proc/sys/fs/pipe-max-size`) or another kernel leaves the pipe as it is.
+fn widen_pipe() {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = rustix::pipe::fcntl_setpipe_size(io::stdin(), PIPE_BYTES);
+    }
+}
+
+/// The stdin pipe size [`open`] asks for.
+pub const PIPE_BYTES: usize = 1 << 20;
 
 /// A run of whole lines from one source.
 #[derive(Debug, Default)]

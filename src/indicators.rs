@@ -128,6 +128,12 @@ impl IndicatorKind {
 /// Trims what SPEC §5 trims: Unicode white space at both ends.
 #[inline]
 pub fn trim(v: &str) -> &str {
+    // Printable ASCII at both ends (nearly every value) is not white space;
+    // skip `str::trim`'s decoding of the first and last characters.
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x80);
+    if plain(v.as_bytes().first()) && plain(v.as_bytes().last()) {
+        return v;
+    }
     v.trim()
 }
 
@@ -136,7 +142,38 @@ pub fn trim(v: &str) -> &str {
 #[derive(Default, Debug)]
 pub struct Collector {
     text: String,
-    items: Vec<(Bucket, u32, u32)>,
+    items: Vec<Item>,
+}
+
+/// A value in `Collector::text`, with a sort key: the bucket in the top byte,
+/// then the value's first 7 bytes (zero-padded), big-endian. Keys compare as
+/// (bucket, bytes) do, so most comparisons need not look at the text.
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    key: u64,
+    start: u32,
+    end: u32,
+    /// The value may hold characters JSON must escape.
+    escape: bool,
+}
+
+impl Item {
+    fn new(bucket: Bucket, v: &[u8], start: u32, end: u32, escape: bool) -> Item {
+        let mut k = [0u8; 8];
+        k[0] = bucket as u8;
+        let n = v.len().min(7);
+        k[1..1 + n].copy_from_slice(&v[..n]);
+        Item {
+            key: u64::from_be_bytes(k),
+            start,
+            end,
+            escape,
+        }
+    }
+
+    fn bucket(self) -> u8 {
+        (self.key >> 56) as u8
+    }
 }
 
 impl Collector {
@@ -147,6 +184,17 @@ impl Collector {
 
     /// Adds `value` (unescaped) for every kind in `kinds` that keeps it.
     pub fn add(&mut self, kinds: &[IndicatorKind], value: &str) {
+        self.add_text(kinds, value, true);
+    }
+
+    /// [`add`](Self::add) for a value that needs no JSON escaping (it was a
+    /// string literal without escapes, or a number), so that [`write`](Self::write)
+    /// can copy it instead of escaping it: most values are such.
+    pub fn add_verbatim(&mut self, kinds: &[IndicatorKind], value: &str) {
+        self.add_text(kinds, value, false);
+    }
+
+    fn add_text(&mut self, kinds: &[IndicatorKind], value: &str, escape: bool) {
         let v = trim(value);
         let mut stored: Option<(u32, u32)> = None;
         for &k in kinds {
@@ -156,7 +204,7 @@ impl Collector {
                     self.text.push_str(v);
                     (s, self.text.len() as u32)
                 });
-                self.items.push((b, s, e));
+                self.items.push(Item::new(b, v.as_bytes(), s, e, escape));
             }
         }
     }
@@ -165,27 +213,33 @@ impl Collector {
     /// byte-wise without duplicates.
     pub fn write(&mut self, out: &mut Vec<u8>) {
         let text = &self.text;
-        let get = |s: u32, e: u32| &text.as_bytes()[s as usize..e as usize];
+        let get = |i: &Item| &text.as_bytes()[i.start as usize..i.end as usize];
         self.items
-            .sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| get(a.1, a.2).cmp(get(b.1, b.2))));
-        let mut prev: Option<(Bucket, &[u8])> = None;
-        for &(bucket, s, e) in &self.items {
-            let v = get(s, e);
+            .sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| get(a).cmp(get(b))));
+        let mut prev: Option<(u8, &[u8])> = None;
+        for item in &self.items {
+            let (bucket, v) = (item.bucket(), get(item));
             match prev {
                 Some((pb, pv)) if pb == bucket && pv == v => continue,
                 Some((pb, _)) if pb == bucket => out.push(b','),
                 Some(_) => {
                     out.extend_from_slice(b"],\"");
-                    out.extend_from_slice(bucket.column().as_bytes());
+                    out.extend_from_slice(Bucket::ALL[bucket as usize].column().as_bytes());
                     out.extend_from_slice(b"\":[");
                 }
                 None => {
                     out.extend_from_slice(b",\"");
-                    out.extend_from_slice(bucket.column().as_bytes());
+                    out.extend_from_slice(Bucket::ALL[bucket as usize].column().as_bytes());
                     out.extend_from_slice(b"\":[");
                 }
             }
-            write_json_str(out, &text[s as usize..e as usize]);
+            if item.escape {
+                write_json_str(out, &text[item.start as usize..item.end as usize]);
+            } else {
+                out.push(b'"');
+                out.extend_from_slice(v);
+                out.push(b'"');
+            }
             prev = Some((bucket, v));
         }
         if prev.is_some() {
@@ -226,6 +280,44 @@ mod tests {
         assert_eq!(
             got,
             r#","p_any_ip_addresses":["10.0.0.1","2001:db8::1"],"p_any_emails":["a@x.io","b@x.io"],"p_any_usernames":["Ann","zed"]"#
+        );
+    }
+
+    #[test]
+    fn bucket_table_is_in_discriminant_order() {
+        for (i, b) in Bucket::ALL.into_iter().enumerate() {
+            assert_eq!(b as usize, i);
+        }
+    }
+
+    #[test]
+    fn sorted_by_bytes_past_the_key_prefix_and_with_nul() {
+        use IndicatorKind::*;
+        let got = collect(&[
+            (Username, "abcdefgh2"),
+            (Username, "abcdefgh10"),
+            (Username, "ab\u{0}"),
+            (Username, "ab"),
+            (Username, "abcdefgh2"),
+        ]);
+        assert_eq!(
+            got,
+            r#","p_any_usernames":["ab","ab\u0000","abcdefgh10","abcdefgh2"]"#
+        );
+    }
+
+    #[test]
+    fn verbatim_values_write_and_deduplicate_like_escaped_ones() {
+        let mut c = Collector::default();
+        c.add_verbatim(&[IndicatorKind::Username], " Ann ");
+        c.add(&[IndicatorKind::Username], "Ann");
+        c.add(&[IndicatorKind::Username], "a\"b");
+        c.add_verbatim(&[IndicatorKind::Ip], "10.0.0.1");
+        let mut out = Vec::new();
+        c.write(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#","p_any_ip_addresses":["10.0.0.1"],"p_any_usernames":["Ann","a\"b"]"#
         );
     }
 

@@ -22,8 +22,9 @@ static ESCAPE: [bool; 256] = {
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
+    let clean = clean_words(bytes);
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate().skip(clean) {
         if !ESCAPE[b as usize] {
             continue;
         }
@@ -47,6 +48,29 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// How many leading bytes of `b`, in whole 8-byte words, need no escaping:
+/// most strings need none, and a word at a time beats a table lookup a byte.
+#[inline]
+fn clean_words(b: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let mut n = 0;
+    for w in b.chunks_exact(8) {
+        let x = u64::from_ne_bytes(w.try_into().expect("8 bytes"));
+        // A byte below 0x20 (no high bit, and below 0x20 after subtracting).
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
+        if control
+            || zero_byte(x ^ (ONES * u64::from(b'"')))
+            || zero_byte(x ^ (ONES * u64::from(b'\\')))
+        {
+            break;
+        }
+        n += 8;
+    }
+    n
 }
 
 /// Appends the lowercase hex of `bytes`.
@@ -113,11 +137,10 @@ impl RowIdGen {
     }
 }
 
-/// Appends the content-derived row id of a normalized event (`--row-id content`):
+/// The content-derived row id of a normalized event (`--row-id content`):
 /// the 128-bit XXH3 of its bytes, so equal events share one id.
-pub fn write_content_row_id(out: &mut Vec<u8>, normalized: &[u8]) {
-    let h = xxhash_rust::xxh3::xxh3_128(normalized);
-    write_hex(out, &h.to_be_bytes());
+pub fn content_row_id(normalized: &[u8]) -> [u8; 16] {
+    xxhash_rust::xxh3::xxh3_128(normalized).to_be_bytes()
 }
 
 /// Where a rejected record came from.
@@ -224,6 +247,23 @@ mod tests {
             let enc = js(s);
             assert_eq!(serde_json::from_str::<String>(&enc).unwrap(), s);
             assert_eq!(serde_json::to_string(s).unwrap(), enc, "same as serde_json");
+        }
+    }
+
+    #[test]
+    fn escapes_found_in_every_position() {
+        for len in 0..40 {
+            for at in 0..len {
+                for special in ['"', '\\', '\n', '\u{1}', '\u{1f}'] {
+                    let mut s: Vec<char> = "abcdefghij€klmnopqrstuvwxyz0123456789ABCDEF"
+                        .chars()
+                        .take(len)
+                        .collect();
+                    s[at] = special;
+                    let s: String = s.into_iter().collect();
+                    assert_eq!(js(&s), serde_json::to_string(&s).unwrap(), "{s:?}");
+                }
+            }
         }
     }
 

@@ -119,8 +119,37 @@ pub struct FieldPlan {
     pub column: String,
     /// `,"column":`, ready to append.
     pub key_prefix: Vec<u8>,
+    /// `column != name`, so input may spell the key either way (`.tag`/`_tag`).
+    pub renamed: bool,
     pub required: bool,
     pub value: ValuePlan,
+}
+
+impl FieldPlan {
+    /// Whether an input key names this field (by schema name or by column).
+    #[inline(always)]
+    pub fn names(&self, key: &str) -> bool {
+        short_eq(self.name.as_bytes(), key.as_bytes())
+            || (self.renamed && short_eq(self.column.as_bytes(), key.as_bytes()))
+    }
+}
+
+/// `a == b`, inlined: keys are short, and a call to `memcmp` for each
+/// comparison cost more than the comparison (callgrind).
+#[inline]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], at: usize| u32::from_ne_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    match n {
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => word(a, 0) == word(b, 0) && a == b,
+    }
 }
 
 /// A declared object: its fields in schema order.
@@ -133,15 +162,31 @@ pub struct ObjectPlan {
     pub compact_union: bool,
     /// Some field is an object, so inlined union members may need reading.
     pub has_object_fields: bool,
+    /// Bit `n % 64` is set when some field's name or column is `n` bytes
+    /// long; a key of another length is undeclared without a scan. Zero
+    /// means unknown (scan).
+    pub key_lengths: u64,
 }
 
 impl ObjectPlan {
     /// The declared field that an input key names, by schema name or column.
     #[inline]
     pub fn lookup(&self, key: &str) -> Option<usize> {
-        self.fields
-            .iter()
-            .position(|f| f.name == key || f.column == key)
+        if self.key_lengths != 0 && self.key_lengths & (1 << (key.len() % 64)) == 0 {
+            return None;
+        }
+        self.fields.iter().position(|f| f.names(key))
+    }
+
+    /// [`lookup`](Self::lookup), trying field `hint` first: keys mostly come in
+    /// the order of some fixed layout, so the field after the last one matched
+    /// is usually the next key, and one comparison replaces a scan.
+    #[inline]
+    pub fn lookup_from(&self, key: &str, hint: usize) -> Option<usize> {
+        match self.fields.get(hint) {
+            Some(f) if f.names(key) => Some(hint),
+            _ => self.lookup(key),
+        }
     }
 }
 
@@ -222,10 +267,12 @@ impl Compiler<'_> {
                 plan.compact_union = required && matches!(value.ty, FieldType::String);
             }
             plan.has_object_fields |= matches!(value.ty, FieldType::Object(_));
+            plan.key_lengths |= 1 << (name.len() % 64) | 1 << (column.len() % 64);
             let mut key_prefix = b",".to_vec();
             crate::output::write_json_str(&mut key_prefix, &column);
             key_prefix.push(b':');
             plan.fields.push(FieldPlan {
+                renamed: column != name,
                 name,
                 column,
                 key_prefix,
@@ -367,6 +414,27 @@ fn kind_buckets(k: IndicatorKind) -> &'static [Bucket] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_eq_agrees_with_eq() {
+        let words: Vec<Vec<u8>> = (0..40)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+                let mut variants = vec![base.clone()];
+                for i in 0..n {
+                    let mut v = base.clone();
+                    v[i] ^= 1;
+                    variants.push(v);
+                }
+                variants
+            })
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(short_eq(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn embedded_schema_compiles() {

@@ -211,3 +211,27 @@ fn malformed_schema_is_fatal_and_names_the_line() {
         "{err}"
     );
 }
+
+/// An event with none of the declared fields once came out as `{,"p_log_type":…}`.
+#[test]
+fn event_without_declared_fields_is_valid_json() {
+    let dir = tempdir();
+    let schema = dir.path().join("s.yml");
+    std::fs::write(
+        &schema,
+        "schema: Custom.Log\nversion: 1\nfields:\n  - name: a\n    type: string\n",
+    )
+    .unwrap();
+    let o = run_repro(
+        &["--schema", schema.to_str().unwrap()],
+        b"{}\n{\"b\":1}\n{\"a\":null}\n",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let evs = events(&o);
+    assert_eq!(evs.len(), 3);
+    for e in &evs {
+        assert_eq!(e["p_log_type"], "Custom.Log");
+        assert!(e.get("a").is_none());
+    }
+    assert!(stdout(&o).starts_with("{\"p_log_type\":"), "{}", stdout(&o));
+}
