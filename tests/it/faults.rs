@@ -87,38 +87,6 @@ fn signal(pid: u32, sig: &str) {
 }
 
 #[test]
-fn sigterm_with_output_file_leaves_it_untouched() {
-    let dir = tempdir();
-    let target = dir.path().join("out.ndjson");
-    std::fs::write(&target, "old\n").unwrap();
-    let mut child = bin()
-        .args(["-o", target.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut sin = child.stdin.take().unwrap();
-    for _ in 0..200 {
-        sin.write_all(format!("{}\n", event_with("")).as_bytes())
-            .unwrap();
-    }
-    sin.flush().unwrap();
-    for _ in 0..200 {
-        if std::fs::read_dir(dir.path()).unwrap().count() > 1 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    signal(child.id(), "-TERM");
-    let status = child.wait().unwrap();
-    drop(sin);
-    // ctrlc cannot tell SIGTERM from SIGINT: both exit 130.
-    assert_eq!(status.code(), Some(130));
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), "old\n");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-}
-
-#[test]
 fn sigint_while_writing_to_stdout_exits_130() {
     let mut child = bin()
         .stdin(Stdio::piped())

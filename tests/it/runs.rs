@@ -86,45 +86,48 @@ fn output_file_is_written_atomically() {
     assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
 }
 
+/// SIGINT and SIGTERM (ctrlc cannot tell them apart: both exit 130).
 #[test]
 fn interrupted_run_leaves_the_output_file_untouched() {
-    let dir = tempdir();
-    let target = dir.path().join("out.ndjson");
-    std::fs::write(&target, "old\n").unwrap();
-    let mut child = bin()
-        .args(["-o", target.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut sin = child.stdin.take().unwrap();
-    for _ in 0..200 {
-        sin.write_all(format!("{}\n", event_with("")).as_bytes())
+    for sig in ["-INT", "-TERM"] {
+        let dir = tempdir();
+        let target = dir.path().join("out.ndjson");
+        std::fs::write(&target, "old\n").unwrap();
+        let mut child = bin()
+            .args(["-o", target.to_str().unwrap()])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
-    }
-    sin.flush().unwrap();
-    // Wait until the temp file exists, so the handler is installed and running.
-    for _ in 0..200 {
-        if std::fs::read_dir(dir.path()).unwrap().count() > 1 {
-            break;
+        let mut sin = child.stdin.take().unwrap();
+        for _ in 0..200 {
+            sin.write_all(format!("{}\n", event_with("")).as_bytes())
+                .unwrap();
         }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        sin.flush().unwrap();
+        // Wait until the temp file exists, so the handler is installed and running.
+        for _ in 0..200 {
+            if std::fs::read_dir(dir.path()).unwrap().count() > 1 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let pid = child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = child.wait().unwrap();
+        drop(sin);
+        assert_eq!(status.code(), Some(130), "{sig}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "old\n", "{sig}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "{sig}: temp file removed"
+        );
     }
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = child.wait().unwrap();
-    drop(sin);
-    assert_eq!(status.code(), Some(130));
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), "old\n");
-    assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        1,
-        "temp file removed"
-    );
 }
 
 #[test]
