@@ -4,19 +4,13 @@
 
 use crate::common::*;
 use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 /// Feeds `parts` to teamlog's stdin as separate writes with a pause between
 /// them, so that its reads see them one by one (a slow producer on a pipe).
 fn run_trickled(args: &[&str], parts: &[&[u8]]) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn teamlog");
+    let mut child = spawn(args);
     let mut sin = child.stdin.take().expect("stdin");
     for p in parts {
         sin.write_all(p).unwrap();

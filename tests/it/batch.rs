@@ -39,6 +39,14 @@ fn archive(root: &Path) {
     w("junk.txt", b"\x00\x01garbage\nmore garbage".to_vec());
 }
 
+/// A temporary directory holding [`archive`] as `archive/`.
+fn archive_in_tempdir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempdir();
+    let root = dir.path().join("archive");
+    archive(&root);
+    (dir, root)
+}
+
 fn names(o: &std::process::Output) -> Vec<String> {
     events(o)
         .iter()
@@ -48,9 +56,7 @@ fn names(o: &std::process::Output) -> Vec<String> {
 
 #[test]
 fn recursive_run_is_ordered_and_accounted_per_file() {
-    let dir = tempdir();
-    let root = dir.path().join("archive");
-    archive(&root);
+    let (dir, root) = archive_in_tempdir();
     let stats = dir.path().join("stats.json");
     let o = run_repro(
         &[
@@ -152,9 +158,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn output_dir_mirrors_the_tree_and_skips_what_is_done() {
-    let dir = tempdir();
-    let root = dir.path().join("archive");
-    archive(&root);
+    let (dir, root) = archive_in_tempdir();
     let out = dir.path().join("out");
     let o = output_dir_run(&root, &out, &[]);
     assert_eq!(code(&o), 1);
@@ -194,9 +198,7 @@ fn output_dir_mirrors_the_tree_and_skips_what_is_done() {
 
 #[test]
 fn killed_run_resumes_to_the_same_bytes() {
-    let dir = tempdir();
-    let root = dir.path().join("archive");
-    archive(&root);
+    let (dir, root) = archive_in_tempdir();
     // The uninterrupted result.
     let whole = dir.path().join("whole");
     output_dir_run(&root, &whole, &[]);
@@ -255,9 +257,7 @@ fn killed_run_resumes_to_the_same_bytes() {
 
 #[test]
 fn compressed_outputs_decompress_to_the_plain_ones() {
-    let dir = tempdir();
-    let root = dir.path().join("archive");
-    archive(&root);
+    let (dir, root) = archive_in_tempdir();
     let plain = dir.path().join("plain");
     output_dir_run(&root, &plain, &[]);
     for (kind, ext) in [("gzip", "gz"), ("zstd", "zst")] {
@@ -275,9 +275,7 @@ fn compressed_outputs_decompress_to_the_plain_ones() {
 
 #[test]
 fn source_label_from_path() {
-    let dir = tempdir();
-    let root = dir.path().join("archive");
-    archive(&root);
+    let (_dir, root) = archive_in_tempdir();
     let o = run_repro(
         &[
             "-q",

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The `--parse-time` every reproducible test pins.
 pub const PARSE_TIME: &str = "2024-01-01T00:00:00Z";
@@ -17,15 +17,20 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_teamlog"))
 }
 
-/// Runs teamlog with `args`, feeding `stdin`.
-pub fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = bin()
+/// Starts teamlog with `args` and stdin, stdout and stderr all piped.
+pub fn spawn(args: &[&str]) -> Child {
+    bin()
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn teamlog");
+        .expect("spawn teamlog")
+}
+
+/// Runs teamlog with `args`, feeding `stdin`.
+pub fn run(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = spawn(args);
     let mut sin = child.stdin.take().expect("stdin");
     let data = stdin.to_vec();
     let feeder = std::thread::spawn(move || {

@@ -8,7 +8,7 @@
 
 use crate::common::*;
 use std::io::{Read, Write};
-use std::process::{ChildStdin, Stdio};
+use std::process::ChildStdin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,13 +29,7 @@ struct Measured {
 
 /// Runs teamlog with `args`, stdin fed by `feed`, stdout counted and dropped.
 fn run_measured(args: &[&str], feed: impl FnOnce(ChildStdin) + Send + 'static) -> Measured {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn teamlog");
+    let mut child = spawn(args);
     let pid = child.id();
     let sin = child.stdin.take().unwrap();
     let feeder = std::thread::spawn(move || feed(sin));
