@@ -3,12 +3,14 @@
 //! (no second parse, no second process).
 
 use super::output::EventSink;
-use crate::cli::NormalizeArgs;
-use crate::pipeline::{Single, Targets, Writer};
-use crate::schema::Plan;
-use crate::transform::{ChunkOutput, Scratch, TransformOptions, Transformer};
+use crate::normalize::NormalizeArgs;
+use crate::sinks::stream::Labelled;
 use serde_json::value::RawValue;
+use std::fs::File;
 use std::io::{self, Write};
+use teamlog_core::pipeline::{Targets, Writer};
+use teamlog_core::sink::Stream;
+use teamlog_core::transform::{ChunkOutput, Scratch, Transformer};
 
 /// The name rejects carry as their source.
 pub const SOURCE: &str = "dropbox-api";
@@ -18,8 +20,7 @@ const NOTES: usize = 10;
 
 /// Normalizes pages of raw events.
 pub struct NormalizeSink {
-    plan: Plan,
-    opts: TransformOptions,
+    transformer: Transformer,
     writer: Writer,
     scratch: Scratch,
     chunk: ChunkOutput,
@@ -36,14 +37,21 @@ impl NormalizeSink {
         } else {
             NOTES
         };
-        let opts = args.options(usize::MAX, notes);
-        let rejects = args
-            .open_rejects()?
-            .map(|w| Box::new(w) as Box<dyn Write + Send>);
+        let transformer = args.transformer(usize::MAX, notes)?;
+        let rejects = match &args.rejects {
+            Some(p) => {
+                let f = File::create(p)
+                    .map_err(|e| crate::atomic::with_path(e, "cannot create --rejects file", p))?;
+                Some(Box::new(Labelled::new(
+                    io::BufWriter::with_capacity(1 << 16, f),
+                    p.display().to_string(),
+                )) as Box<dyn Write + Send>)
+            }
+            None => None,
+        };
         Ok(NormalizeSink {
-            plan: args.plan()?,
-            writer: Writer::new(args.row_ids(&opts), notes),
-            opts,
+            writer: Writer::new(args.row_ids(transformer.options()), notes),
+            transformer,
             scratch: Scratch::default(),
             chunk: ChunkOutput::default(),
             rejects,
@@ -55,7 +63,7 @@ impl NormalizeSink {
 
 impl EventSink for NormalizeSink {
     fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()> {
-        let t = Transformer::new(&self.plan, &self.opts);
+        let t = &self.transformer;
         self.chunk.clear();
         for e in events {
             t.process_line(
@@ -68,7 +76,7 @@ impl EventSink for NormalizeSink {
             self.next += 1;
         }
         let mut stderr = io::stderr();
-        let mut single = Single(out);
+        let mut single = Stream(out);
         let mut to = Targets {
             out: &mut single,
             rejects: self.rejects.as_mut().map(|r| r as &mut dyn Write),

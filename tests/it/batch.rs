@@ -302,7 +302,7 @@ fn source_label_from_path() {
 
 #[test]
 fn progress_is_forced_onto_a_pipe_and_drawn_on_a_terminal() {
-    let f = fixture("dropbox/spec_examples.ndjson");
+    let f = spec_examples();
     let o = run(&["--progress", f.to_str().unwrap()], b"");
     assert!(stderr(&o).contains("teamlog: progress: "), "{}", stderr(&o));
     assert!(

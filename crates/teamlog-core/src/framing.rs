@@ -470,7 +470,7 @@ impl SourceReader {
     #[cold]
     fn skip_long_line(&mut self, mut buf: Vec<u8>, filled: usize) -> Chunk {
         let mut total = filled as u64;
-        buf.truncate(crate::output::TRUNCATED_RAW_BYTES.min(filled));
+        buf.truncate(crate::json::TRUNCATED_RAW_BYTES.min(filled));
         let mut block = vec![0u8; 64 * 1024];
         loop {
             let n = self.read(&mut block);
