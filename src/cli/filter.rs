@@ -3,6 +3,7 @@
 //! report.
 
 use crate::atomic::{self, AtomicFile};
+use crate::cli::heading;
 use crate::cli::values::{parse_chunk, parse_max_line, parse_threads};
 use crate::exit::Exit;
 use crate::normalize::NormalizeArgs;
@@ -28,18 +29,24 @@ use teamlog_core::transform::Transformer;
 pub struct FilterArgs {
     /// Input files, read in order; `-` or none reads stdin. Plain, gzip
     /// (all members) or zstd, detected from the first bytes.
-    #[arg(value_name = "FILE")]
+    #[arg(value_name = "FILE", help_heading = heading::INPUT)]
     pub files: Vec<PathBuf>,
 
     /// Read the files under directory arguments, sorted by path.
-    #[arg(short = 'r', long)]
+    #[arg(short = 'r', long, help_heading = heading::INPUT)]
     pub recursive: bool,
+
+    /// Reject lines longer than this (without the line ending), 1 byte to 1G;
+    /// K, M, G are powers of 1024. Such a line is never held in memory whole;
+    /// its reject record keeps the first 4 KiB.
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_max_line, help_heading = heading::INPUT)]
+    pub max_line_bytes: usize,
 
     /// Write events to FILE instead of stdout. The file is written beside FILE
     /// under a temporary name and renamed when the run succeeds, so a failed
     /// or interrupted run never leaves a half-written FILE. (A device, FIFO or
     /// symlink is written in place instead.)
-    #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "output_dir")]
+    #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "output_dir", help_heading = heading::OUTPUT)]
     pub output: Option<PathBuf>,
 
     /// Write one output file per input under DIR, at the input's relative path
@@ -47,53 +54,50 @@ pub struct FilterArgs {
     /// --compress). Each is written atomically; inputs whose output already
     /// exists are skipped unless --force, so an interrupted run can simply be
     /// started again.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = heading::OUTPUT)]
     pub output_dir: Option<PathBuf>,
 
     /// Compression of the files --output-dir writes.
-    #[arg(long, value_enum, default_value_t = Compress::None, value_name = "KIND", requires = "output_dir")]
+    #[arg(long, value_enum, default_value_t = Compress::None, value_name = "KIND", requires = "output_dir", help_heading = heading::OUTPUT)]
     pub compress: Compress,
 
     /// With --output-dir: process inputs even when their output exists.
-    #[arg(long, requires = "output_dir")]
+    #[arg(long, requires = "output_dir", help_heading = heading::OUTPUT)]
     pub force: bool,
-
-    /// Show progress on stderr even when it is not a terminal (one line per
-    /// second); on a terminal a progress bar is shown anyway, unless -q.
-    #[arg(long)]
-    pub progress: bool,
-
-    /// Write the run's counts as JSON to FILE: totals, rejects by reason, and
-    /// a breakdown per input file.
-    #[arg(long, value_name = "FILE")]
-    pub stats: Option<PathBuf>,
-
-    /// No summary and no reject messages on stderr (the exit status still tells).
-    #[arg(short = 'q', long)]
-    pub quiet: bool,
-
-    /// How many rejects to describe on stderr when --rejects is not given.
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub show_rejects: usize,
-
-    /// Worker threads [default: all cores]. 1 runs everything on one thread;
-    /// the output is byte-identical for any value.
-    #[arg(long, value_name = "N", value_parser = parse_threads)]
-    pub threads: Option<usize>,
 
     #[command(flatten)]
     pub normalize: NormalizeArgs,
 
-    /// Reject lines longer than this (without the line ending). Such a line is
-    /// never held in memory whole; its reject record keeps the first 4 KiB.
-    /// Accepts K, M, G suffixes; 1 byte to 1G.
-    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_max_line)]
-    pub max_line_bytes: usize,
+    /// Worker threads, 1 to 1024 [default: all cores]. 1 runs everything on
+    /// one thread. Events come out in input order for any value; with
+    /// --row-id content and --parse-time the output is byte-identical for any
+    /// value.
+    #[arg(long, value_name = "N", value_parser = parse_threads, help_heading = heading::PERFORMANCE)]
+    pub threads: Option<usize>,
 
-    /// Bytes handed to a worker at a time (4K to 256M). Memory in flight is
-    /// about 2 x threads (at most 32) x (chunk + longest line) x 2.
-    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_chunk)]
+    /// Bytes handed to a worker at a time, 4K to 256M. At most 2 x threads
+    /// chunks (at least 4, at most 32) are in flight, each holding its input
+    /// (the chunk, or one line when that is longer) and its output.
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_chunk, help_heading = heading::PERFORMANCE)]
     pub chunk_size: usize,
+
+    /// Show progress on stderr even when it is not a terminal (one line per
+    /// second); on a terminal a progress bar is shown anyway, unless -q.
+    #[arg(long, help_heading = heading::REPORTING)]
+    pub progress: bool,
+
+    /// Write the run's counts as JSON to FILE: totals, rejects by reason, and
+    /// a breakdown per input file.
+    #[arg(long, value_name = "FILE", help_heading = heading::REPORTING)]
+    pub stats: Option<PathBuf>,
+
+    /// No summary and no reject messages on stderr (the exit status still tells).
+    #[arg(short = 'q', long, help_heading = heading::REPORTING)]
+    pub quiet: bool,
+
+    /// How many rejects to describe on stderr when --rejects is not given.
+    #[arg(long, value_name = "N", default_value_t = 10, help_heading = heading::REPORTING)]
+    pub show_rejects: usize,
 }
 
 impl FilterArgs {

@@ -332,7 +332,7 @@ fn progress_is_forced_onto_a_pipe_and_drawn_on_a_terminal() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("events (") && text.contains("rejected"),
+        text.contains(" events ") && text.contains("rejected") && text.contains("MB/s"),
         "{text:?}"
     );
     assert!(text.contains("teamlog: 631 lines"), "{text:?}");

@@ -4,6 +4,7 @@
 
 mod adversarial;
 mod batch;
+mod cli;
 mod common;
 mod differential;
 mod faults;
