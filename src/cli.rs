@@ -255,6 +255,12 @@ pub struct FilterArgs {
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
+    /// With --output-dir: place each input's output at its path below DIR
+    /// (not below its directory argument), so `--relative-to T T/a/b.gz`
+    /// writes what `-r T` writes for that file. Every input must be under DIR.
+    #[arg(long, value_name = "DIR", requires = "output_dir")]
+    pub relative_to: Option<PathBuf>,
+
     /// Compression of the files --output-dir writes.
     #[arg(long, value_enum, default_value_t = Compress::None, value_name = "KIND", requires = "output_dir")]
     pub compress: Compress,
@@ -349,7 +355,7 @@ pub fn run_filter(args: &FilterArgs) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let norm = &args.normalize;
     let plan = norm.plan()?;
-    let mut sources = framing::expand(&args.files, args.recursive)?;
+    let mut sources = framing::expand(&args.files, args.recursive, args.relative_to.as_deref())?;
     let notes = if args.quiet || norm.rejects.is_some() {
         0
     } else {
