@@ -369,8 +369,28 @@ def failures(text):
     return list(seen.values())
 
 
+# Where the driver's messages go: None is sys.stderr (see `use_jvm_stderr`).
+_stderr = None
+
+
 def say(msg):
-    print(msg, file=sys.stderr, flush=True)
+    if _stderr is None:
+        print(msg, file=sys.stderr, flush=True)
+    else:
+        _stderr.print(msg + "\n")
+        _stderr.flush()
+
+
+def use_jvm_stderr():
+    """Under spark-submit, Spark's PythonRunner merges the Python driver's
+    stderr into its stdout: write to the JVM's stderr instead, so that the
+    summary and errors are on stderr, as teamlog's are."""
+    global _stderr
+    if "PYSPARK_GATEWAY_PORT" in os.environ:
+        from pyspark import SparkContext
+
+        SparkContext._ensure_initialized()
+        _stderr = SparkContext._jvm.System.err
 
 
 def run(argv, spark, startup_seconds=None):
@@ -485,6 +505,7 @@ def report_failure(text, files):
 
 def main():
     t0 = time.time()
+    use_jvm_stderr()
     try:
         parse_args(sys.argv[1:])
     except HelpRequested:

@@ -82,13 +82,13 @@ def archive(teamlog, tmp_path_factory):
     return build_archive(teamlog, work / "archive", work)
 
 
-def local_run(teamlog, src, out, *flags):
+def local_run(teamlog, src, out, *flags, parse_time=PARSE_TIME):
     """`teamlog -r SRC --output-dir OUT` with --stats and --rejects beside OUT:
     (exit status, stats, rejects bytes, stderr)."""
     stats, rejects = Path(f"{out}.stats.json"), Path(f"{out}.rejects.ndjson")
     p = subprocess.run(
         [teamlog, "-r", str(src), "--output-dir", str(out), "--stats", str(stats),
-         "--rejects", str(rejects), "--row-id", "content", "--parse-time", PARSE_TIME,
+         "--rejects", str(rejects), "--row-id", "content", "--parse-time", parse_time,
          *flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
@@ -117,7 +117,7 @@ def without_timing(stats):
 
 def untimed_summary(text):
     """teamlog's summary lines with the run's timing taken out."""
-    lines = [l for l in text.splitlines() if l.startswith("teamlog: ")]
+    lines = [l for l in re.split(r"[\r\n]", text) if l.startswith("teamlog: ")]
     return [re.sub(r" in [0-9.]+ s \(.*\)$", "", l) for l in lines]
 
 

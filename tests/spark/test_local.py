@@ -51,6 +51,20 @@ def test_output_stats_and_rejects_equal_the_local_run(spark, capsys, teamlog, ar
     assert untimed_summary("\n".join(err)) == untimed_summary(reference["stderr"])
 
 
+def test_job_start_is_pinned_so_every_attempt_writes_the_same_bytes(spark, capsys, teamlog,
+                                                                   archive, tmp_path):
+    out, stats_p = tmp_path / "out", tmp_path / "stats.json"
+    code, err = drive(spark, capsys, "--teamlog", teamlog, "--stats", stats_p, archive, out)
+    assert code == 1, err
+    pinned = load(stats_p)["spark"]["parse_time"]
+    assert pinned is not None
+    # Content row ids and the job's start as parse time: the local run
+    # pinned to the same time writes the same bytes.
+    local = tmp_path / "local"
+    local_run(teamlog, archive, local, parse_time=pinned)
+    assert tree(out) == tree(local)
+
+
 def test_rerun_skips_finished_files_as_a_local_rerun_does(spark, capsys, teamlog, archive,
                                                           tmp_path):
     local, dist = tmp_path / "local", tmp_path / "spark"
