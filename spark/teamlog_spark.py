@@ -37,7 +37,10 @@ else the file named `teamlog` shipped with `spark-submit --files`.
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import unicodedata
 import zlib
@@ -288,9 +291,6 @@ def make_task(conf):
     """The function each task runs on one (index, rel, path): teamlog on that file."""
 
     def task(item):
-        import subprocess
-        import tempfile
-
         from pyspark import SparkFiles, TaskContext
 
         idx, rel, path = item
@@ -312,8 +312,6 @@ def make_task(conf):
                 "`spark-submit --files /path/to/teamlog` or install it on every node and "
                 "pass --teamlog PATH",
             )
-        if not os.access(binary, os.X_OK):
-            os.chmod(binary, os.stat(binary).st_mode | 0o111)
         cwd = conf["cwd"]
         if cwd is not None and not os.path.isdir(cwd):
             fail(
@@ -325,6 +323,11 @@ def make_task(conf):
             stats_p = os.path.join(tmp, "stats.json")
             rejects_p = os.path.join(tmp, "rejects.ndjson")
             err_p = os.path.join(tmp, "stderr")
+            if not os.access(binary, os.X_OK):
+                # Shipped files may lose the execute bit (and sit in a
+                # read-only directory): run a copy that has it.
+                binary = shutil.copy(binary, os.path.join(tmp, "teamlog"))
+                os.chmod(binary, 0o755)
             cmd = [binary, "--relative-to", conf["input"], "--output-dir", conf["output"]]
             cmd += ["--stats", stats_p, "--rejects", rejects_p] + conf["pinned"]
             if attempt > 0 and not has_flag(conf["flags"], "--force"):

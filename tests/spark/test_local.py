@@ -65,6 +65,17 @@ def test_job_start_is_pinned_so_every_attempt_writes_the_same_bytes(spark, capsy
     assert tree(out) == tree(local)
 
 
+def test_a_binary_shipped_without_its_execute_bit_still_runs(spark, capsys, teamlog, archive,
+                                                             reference, tmp_path):
+    plain = tmp_path / "teamlog"
+    shutil.copy(teamlog, plain)
+    plain.chmod(0o644)
+    out = tmp_path / "out"
+    code, err, _, _ = spark_run(spark, capsys, str(plain), archive, out)
+    assert code == 1, err
+    assert tree(out) == tree(reference["out"])
+
+
 def test_rerun_skips_finished_files_as_a_local_rerun_does(spark, capsys, teamlog, archive,
                                                           tmp_path):
     local, dist = tmp_path / "local", tmp_path / "spark"
