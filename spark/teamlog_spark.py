@@ -410,6 +410,10 @@ def run(argv, spark, startup_seconds=None):
         if os.path.exists(opts.output) and not os.path.isdir(opts.output):
             raise UsageError(f"{opts.output}: OUTPUT exists and is not a directory")
         inputs = list_inputs(opts.input)
+        for name, path in (("--stats", opts.stats), ("--rejects", opts.rejects)):
+            where = os.path.dirname(path or "") or "."
+            if path and not os.access(where, os.W_OK):
+                raise UsageError(f"cannot write {name} {path}: {where} is not a writable directory")
     except HelpRequested:
         print(__doc__.strip())
         return 0
@@ -449,7 +453,7 @@ def run(argv, spark, startup_seconds=None):
         try:
             results = sc.parallelize(items, len(items)).map(make_task(conf)).collect()
         except Exception as e:  # Py4JJavaError and the like: the job failed
-            return report_failure(str(e), len(items))
+            return report_failure(str(e))
     wall = time.time() - t0
     results.sort(key=lambda r: r["index"])
 
@@ -466,14 +470,18 @@ def run(argv, spark, startup_seconds=None):
         "startup_seconds": startup_seconds,
         "parse_time": None if has_flag(opts.flags, "--parse-time") else pinned[1],
     }
-    if opts.rejects:
-        with open(opts.rejects, "wb") as f:
-            for r in results:
-                f.write(zlib.decompress(r["rejects"]))
-    if opts.stats:
-        with open(opts.stats, "w", encoding="utf-8") as f:
-            json.dump(merged, f, indent=2, ensure_ascii=False)
-            f.write("\n")
+    try:
+        if opts.rejects:
+            with open(opts.rejects, "wb") as f:
+                for r in results:
+                    f.write(zlib.decompress(r["rejects"]))
+        if opts.stats:
+            with open(opts.stats, "w", encoding="utf-8") as f:
+                json.dump(merged, f, indent=2, ensure_ascii=False)
+                f.write("\n")
+    except OSError as e:
+        say(f"teamlog-spark: error: cannot write {e.filename}: {e.strerror} (the outputs are in place)")
+        return 2
     if retried:
         say(f"teamlog-spark: {len(retried)} files needed more than one attempt (see --stats)")
     if not has_flag(opts.flags, "-q") and not has_flag(opts.flags, "--quiet"):
@@ -482,7 +490,7 @@ def run(argv, spark, startup_seconds=None):
     return 2 if merged.get("failed_sources") else (1 if 1 in codes else 0)
 
 
-def report_failure(text, files):
+def report_failure(text):
     """The job failed: say why for each failed file, the last line naming them all."""
     failed = failures(text)
     if not failed:

@@ -139,3 +139,11 @@ def test_parquet_through_spark_equals_the_local_parquet_output(spark, capsys, te
     assert tree(dist) == tree(local)
     assert any(n.endswith(".parquet") for n in tree(local))
     assert load(stats_p)["sources"] == stats_l["sources"]
+
+
+def test_an_unwritable_stats_file_is_refused_before_the_job(capsys, archive, tmp_path):
+    stats = tmp_path / "missing" / "stats.json"
+    code, err = drive(None, capsys, "--stats", stats, archive, tmp_path / "out")
+    assert code == 2
+    assert err == [f"teamlog-spark: error: cannot write --stats {stats}: "
+                   f"{stats.parent} is not a writable directory"]
