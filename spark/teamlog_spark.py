@@ -287,6 +287,19 @@ def merge_stats(parts, seconds):
     return merged
 
 
+def _die_with_parent():
+    """In the child, before exec: on Linux, SIGTERM teamlog when the Python
+    worker that started it dies (a cancelled or lost task), so no orphan
+    keeps running; teamlog then removes its unfinished temporary files."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def make_task(conf):
     """The function each task runs on one (index, rel, path): teamlog on that file."""
 
@@ -337,7 +350,8 @@ def make_task(conf):
             cmd += conf["flags"] + ["--", path]
             with open(err_p, "wb") as err:
                 code = subprocess.call(
-                    cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
+                    cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
                 )
             with open(err_p, "rb") as err:
                 err.seek(max(0, os.path.getsize(err_p) - STDERR_TAIL))
