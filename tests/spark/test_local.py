@@ -76,6 +76,17 @@ def test_a_binary_shipped_without_its_execute_bit_still_runs(spark, capsys, team
     assert tree(out) == tree(reference["out"])
 
 
+def test_source_labels_name_each_file_as_the_local_run_does(spark, capsys, teamlog, archive,
+                                                            tmp_path):
+    local, dist = tmp_path / "local", tmp_path / "spark"
+    local_run(teamlog, archive, local, "--source-label-from-path", "--compress", "gzip")
+    code, err, _, _ = spark_run(spark, capsys, teamlog, archive, dist,
+                                "--source-label-from-path", "--compress", "gzip")
+    assert code == 1, err
+    assert tree(dist) == tree(local)
+    assert "2023/01/b.ndjson.gz" in tree(dist)
+
+
 def test_rerun_skips_finished_files_as_a_local_rerun_does(spark, capsys, teamlog, archive,
                                                           tmp_path):
     local, dist = tmp_path / "local", tmp_path / "spark"
