@@ -60,7 +60,7 @@ pub struct FilterArgs {
     /// With --output-dir: place each input's output at its path below DIR
     /// (not below its directory argument), so `--relative-to T T/a/b.gz`
     /// writes what `-r T` writes for that file. Every input must be under DIR.
-    #[arg(long, value_name = "DIR", requires = "output_dir")]
+    #[arg(long, value_name = "DIR", requires = "output_dir", help_heading = heading::OUTPUT)]
     pub relative_to: Option<PathBuf>,
 
     /// Compression of the files --output-dir writes.
