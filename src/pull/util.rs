@@ -113,6 +113,12 @@ pub fn parse_time_arg(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Stri
     ))
 }
 
+/// A wall-clock time for the state file: RFC 3339 with milliseconds, UTC (the
+/// alarm compares against thresholds shorter than a second in tests).
+pub fn state_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 /// The API's time format: `YYYY-MM-DDTHH:MM:SSZ`, whole seconds, UTC.
 pub fn api_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)

@@ -467,7 +467,7 @@ fn serve_fault_with_token(req: tiny_http::Request, f: Fault, token: &str) {
 
 // ---------------------------------------------------------------- running teamlog
 
-#[derive(Parser)]
+#[derive(Parser, Debug)]
 struct PullCli {
     #[command(flatten)]
     args: PullArgs,
@@ -631,9 +631,32 @@ fn conflicting_or_out_of_range_flags_are_refused() {
     assert!(PullCli::try_parse_from(&argv).is_err());
     assert!(PullCli::try_parse_from(["pull", "--limit", "1001"]).is_err());
     assert!(PullCli::try_parse_from(["pull", "--limit", "0"]).is_err());
+    // Normalization flags without --normalize would be ignored: refused instead.
+    for flags in [
+        &["--rejects", "x"][..],
+        &["--row-id", "content"],
+        &["--parse-time", "2024-01-01T00:00:00Z"],
+        &["--schema", "s.yml"],
+    ] {
+        let e = PullCli::try_parse_from([&["pull"][..], flags].concat())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--normalize"), "{flags:?}: {e}");
+        assert!(
+            PullCli::try_parse_from([&["pull", "--normalize"][..], flags].concat()).is_ok(),
+            "{flags:?} with --normalize"
+        );
+    }
     assert!(
-        PullCli::try_parse_from(["pull", "--drop-off-alarm", "5m"]).is_err(),
-        "needs --follow"
+        PullCli::try_parse_from(["pull", "--dedup-window", "1000"]).is_err(),
+        "unit needed"
+    );
+    // Without --follow, the alarm measures the silence across runs: it needs --state.
+    let e = err_text(&run(&fake, &["--drop-off-alarm", "5m"]));
+    assert!(e.contains("needs --state"), "{e}");
+    assert!(
+        PullCli::try_parse_from(["pull", "--wait"]).is_err(),
+        "needs --state"
     );
     assert!(PullCli::try_parse_from(["pull", "--follow", "--end", "1d"]).is_err());
     assert!(
@@ -796,12 +819,12 @@ fn connection_errors_give_up_with_a_clear_message() {
 }
 
 /// 409 reset: start again with get_events from the reset time. Events since then
-/// come again; with --dedup-window they are skipped.
+/// come again, unless the dedup window (on by default) skips them.
 #[test]
 fn reset_restarts_get_events_from_the_reset_time() {
     let fake = Fake::new(12);
     let reset_at = event(2).0;
-    let r = run_reset(&fake, &reset_at, &[]);
+    let r = run_reset(&fake, &reset_at, &["--dedup-window", "0"]);
     assert_eq!(r.result.as_ref().unwrap(), &0, "{}", r.err);
     let mut want = fake.all_lines(0..4);
     want += &fake.all_lines(2..12);
@@ -816,8 +839,12 @@ fn reset_restarts_get_events_from_the_reset_time() {
         r.err
     );
     let fake = Fake::new(12);
-    let r = run_reset(&fake, &reset_at, &["--dedup-window", "100"]);
-    assert_eq!(r.out, fake.all_lines(0..12), "with dedup, each event once");
+    let r = run_reset(&fake, &reset_at, &[]);
+    assert_eq!(
+        r.out,
+        fake.all_lines(0..12),
+        "with the default flags, each event once"
+    );
     assert!(r.err.contains("2 duplicates skipped"), "{}", r.err);
     fake.with(|i| {
         let starts: Vec<_> = i
@@ -838,7 +865,11 @@ fn run_reset(fake: &Fake, reset_at: &str, extra: &[&str]) -> Run {
         done: bool,
     }
     impl EventSink for ResetAfterFirstPage {
-        fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()> {
+        fn write_page(
+            &mut self,
+            events: &[&RawValue],
+            out: &mut dyn Write,
+        ) -> io::Result<pull::output::Written> {
             if !self.done {
                 self.done = true;
                 self.inner
@@ -858,8 +889,10 @@ fn run_reset(fake: &Fake, reset_at: &str, extra: &[&str]) -> Run {
     run_with(fake, extra, &mut sink, &env_with_token)
 }
 
+/// A state from an older teamlog whose cursor Dropbox no longer knows: the query
+/// starts again by itself (from its start: that state has no event time).
 #[test]
-fn bad_cursor_explains_how_to_restart() {
+fn bad_cursor_in_an_old_state_starts_the_query_again() {
     let fake = Fake::new(8);
     let dir = tempfile::tempdir().unwrap();
     let st = dir.path().join("state.json");
@@ -870,24 +903,14 @@ fn bad_cursor_explains_how_to_restart() {
     .unwrap();
     let sp = st.to_str().unwrap();
     let r = run(&fake, &["--state", sp]);
-    let e = err_text(&r);
-    assert!(
-        e.contains("bad_cursor") && e.contains("--restart --start TIME"),
-        "{e}"
-    );
-    assert_eq!(r.out, "");
-    let r = run(
-        &fake,
-        &[
-            "--state",
-            sp,
-            "--restart",
-            "--start",
-            "2024-01-01T00:03:00Z",
-        ],
-    );
     assert_eq!(r.result.unwrap(), 0, "{}", r.err);
-    assert_eq!(r.out, fake.all_lines(3..8));
+    assert!(
+        r.err
+            .contains("no longer knows the saved cursor (bad_cursor)"),
+        "{}",
+        r.err
+    );
+    assert_eq!(r.out, fake.all_lines(0..8));
 }
 
 #[test]
@@ -986,7 +1009,11 @@ struct CrashSink {
 }
 
 impl EventSink for CrashSink {
-    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()> {
+    fn write_page(
+        &mut self,
+        events: &[&RawValue],
+        out: &mut dyn Write,
+    ) -> io::Result<pull::output::Written> {
         if self.pages_ok == 0 {
             let mut page = Vec::new();
             RawSink.write_page(events, &mut page)?;
@@ -1052,14 +1079,14 @@ fn resume_case(extra: &[&str], half: bool) {
 
 #[test]
 fn kill_and_resume_to_a_file_is_byte_identical_with_dedup() {
-    resume_case(&["--dedup-window", "1000"], false);
-    resume_case(&["--dedup-window", "1000"], true);
+    resume_case(&[], false);
+    resume_case(&[], true);
 }
 
 #[test]
 fn kill_and_resume_to_a_file_is_byte_identical_without_dedup() {
-    resume_case(&[], false);
-    resume_case(&[], true);
+    resume_case(&["--dedup-window", "0"], false);
+    resume_case(&["--dedup-window", "0"], true);
 }
 
 /// To a pipe nothing can be taken back: without dedup the page written before the
@@ -1501,7 +1528,9 @@ fn state_file_records_cursor_and_output_length() {
             "-o",
             out.to_str().unwrap(),
             "--dedup-window",
-            "3",
+            "2m",
+            "--start",
+            "2024-01-01",
         ],
     );
     assert_eq!(r.result.unwrap(), 0, "{}", r.err);
@@ -1509,10 +1538,14 @@ fn state_file_records_cursor_and_output_length() {
     assert!(s["cursor"].as_str().unwrap().starts_with("cur."));
     assert_eq!(s["output"]["len"], std::fs::metadata(&out).unwrap().len());
     assert_eq!(
-        s["dedup"].as_str().unwrap().len(),
-        32,
-        "3 hashes of 8 bytes, base64"
+        s["dedup_events"].as_str().unwrap().len(),
+        48,
+        "the events of the last 2 minutes of event time (3), 12 bytes each, base64"
     );
+    assert_eq!(s["last_event_time"], "2024-01-01T00:04:00Z");
+    assert_eq!(s["query"]["start"]["given"], "2024-01-01");
+    assert_eq!(s["query"]["start"]["sent"], "2024-01-01T00:00:00Z");
+    assert_eq!(s["version"], 2);
     let _ = Path::new(&st);
 }
 
