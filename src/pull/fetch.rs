@@ -443,15 +443,16 @@ fn run(
         l.watch(&mut log);
         let st = &mut l.state;
         check_query(cfg, st)?;
-        if st.cursor.is_none() || cfg.restart {
+        // A new query records its range; a version 1 state, which did not record
+        // it, adopts this run's.
+        if cfg.restart {
             st.cursor = None;
+        }
+        if st.cursor.is_none() || st.version < 2 {
             st.query.start = cfg.start.clone();
             st.query.end = cfg.end.clone();
         }
         st.filters = cfg.filters.clone();
-        if st.version < 2 && !st.dedup_events.is_empty() {
-            st.dedup_events.clear();
-        }
         dedup
             .restore(&st.dedup_events)
             .map_err(|detail| StateError::Invalid {

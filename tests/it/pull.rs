@@ -924,15 +924,22 @@ fn bad_cursor_in_an_old_state_starts_the_query_again() {
     )
     .unwrap();
     let sp = st.to_str().unwrap();
-    let r = run(&fake, &["--state", sp]);
+    let flags = ["--state", sp, "--start", "2024-01-01"];
+    let r = run(&fake, &flags);
     assert_eq!(r.result.unwrap(), 0, "{}", r.err);
     assert!(
-        r.err
-            .contains("no longer knows the saved cursor (bad_cursor)"),
+        r.err.contains(
+            "no longer knows the saved cursor (bad_cursor); starting the query again from \
+             2024-01-01T00:00:00Z"
+        ),
         "{}",
         r.err
     );
     assert_eq!(r.out, fake.all_lines(0..8));
+    // The old state had no time range; it took this run's, so the same flags go on.
+    let r = run(&fake, &flags);
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, "");
 }
 
 #[test]
@@ -2120,4 +2127,70 @@ fn retry_after_is_honoured_on_503_and_waits_stop_at_the_give_up_time() {
     ] {
         assert!(help.contains(flag), "--help states {flag}");
     }
+}
+
+/// `teamlog auth` with a wrong App secret: the error names the key and secret,
+/// not the code or the redirect URI.
+#[test]
+fn auth_with_a_wrong_app_secret_says_so() {
+    let fake = Fake::new(1);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials.json");
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "TEAMLOG_APP_KEY" => Some(APP_KEY.into()),
+            "TEAMLOG_APP_SECRET" => Some("wrong-secret".into()),
+            _ => None,
+        }
+    }
+    let (t, err, tx) = spawn_auth(&fake, &["--credentials", creds.to_str().unwrap()], env);
+    let url = printed_url(&err);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let page = agent
+        .get(&url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let code = page.rsplit(' ').next().unwrap().to_string();
+    tx.send(format!("{code}\n")).unwrap();
+    let e = t.join().unwrap().unwrap_err().to_string();
+    assert!(
+        e.contains("invalid_client") && e.contains("the App key or App secret is wrong"),
+        "{e}"
+    );
+    assert!(!e.contains("redirect URI"), "{e}");
+    assert!(!creds.exists());
+}
+
+/// A request that hangs (a slow or black-holed network) does not hide the
+/// silence: the alarm is raised while it hangs.
+#[test]
+fn the_alarm_is_checked_while_a_request_hangs() {
+    let fake = Fake::new(3);
+    fake.with(|i| i.delay = Duration::from_millis(1500));
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("s.json");
+    let r = run(
+        &fake,
+        &["--state", st.to_str().unwrap(), "--drop-off-alarm", "300ms"],
+    );
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, fake.all_lines(0..3));
+    let alarm = r.err.find("teamlog: ALARM: no new Dropbox events");
+    let recovered = r.err.find("RECOVERED");
+    assert!(
+        alarm.is_some() && alarm < recovered,
+        "raised during the request, recovered after it:\n{}",
+        r.err
+    );
+    assert!(
+        r.err.contains("none since teamlog started watching"),
+        "{}",
+        r.err
+    );
 }
