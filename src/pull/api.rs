@@ -107,12 +107,12 @@ impl Pacer {
         Pacer { stop, scale }
     }
 
-    /// `d` as it passes in policy time: real time divided by the test scale.
-    pub fn unscaled(&self, d: Duration) -> Duration {
-        if (self.scale - 1.0).abs() < f64::EPSILON || self.scale <= 0.0 {
+    /// How long a [`sleep`](Pacer::sleep) of `d` really sleeps.
+    pub fn scaled(&self, d: Duration) -> Duration {
+        if (self.scale - 1.0).abs() < f64::EPSILON {
             d
         } else {
-            d.div_f64(self.scale)
+            d.mul_f64(self.scale.max(0.0))
         }
     }
 
@@ -123,11 +123,7 @@ impl Pacer {
 
     /// Waits `d` (scaled); returns false when interrupted by a stop.
     pub fn sleep(&self, d: Duration) -> bool {
-        let d = if (self.scale - 1.0).abs() < f64::EPSILON {
-            d
-        } else {
-            d.mul_f64(self.scale.max(0.0))
-        };
+        let d = self.scaled(d);
         let end = Instant::now() + d;
         loop {
             if self.stopped() {
@@ -363,6 +359,9 @@ impl Http {
     ) -> Result<Reply, ApiError> {
         let mut failures = 0u32;
         let mut first_failure: Option<Instant> = None;
+        // Waits so far, as asked and as slept (they differ only under the test
+        // scale, which must not make requests count 1000 times over).
+        let (mut waited, mut slept) = (Duration::ZERO, Duration::ZERO);
         loop {
             if self.pacer.stopped() {
                 return Err(ApiError::Interrupted);
@@ -407,7 +406,7 @@ impl Http {
                 Some(w) => (w, "as Dropbox asked"),
                 None => (self.policy.backoff(failures), "backoff"),
             };
-            let spent = self.pacer.unscaled(since.elapsed());
+            let spent = since.elapsed().saturating_sub(slept) + waited;
             if spent + wait > self.policy.give_up_after {
                 return Err(ApiError::GaveUp {
                     what,
@@ -427,6 +426,8 @@ impl Http {
                 self.policy.retries,
                 format_duration(wait)
             );
+            waited += wait;
+            slept += self.pacer.scaled(wait);
             if !self.pacer.sleep(wait) {
                 return Err(ApiError::Interrupted);
             }

@@ -2114,6 +2114,17 @@ fn retry_after_is_honoured_on_503_and_waits_stop_at_the_give_up_time() {
         ),
         "{e}"
     );
+    // Backoff waits add up to the give-up time too, long before --retries runs out.
+    let fake = Fake::new(3);
+    for _ in 0..20 {
+        fake.fault(On::Events, Fault::Status(502, "bad gateway"));
+    }
+    let e = err_text(&run(&fake, &["--retries", "20", "--give-up-after", "5s"]));
+    assert!(
+        e.contains("backoff, would pass --give-up-after 5s)") && e.contains("HTTP 502"),
+        "{e}"
+    );
+    assert!(fake.with(|i| i.faults.len()) > 10, "stopped early: {e}");
     let help = crate::common::bin()
         .args(["pull", "--help"])
         .output()
