@@ -16,13 +16,13 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use serde::de::IgnoredAny;
 use std::time::Duration;
-use teamlog::framing::{self, Chunk};
 use teamlog::generate::{generate, GenerateOptions};
-use teamlog::indicators::{Collector, IndicatorKind};
-use teamlog::pipeline::process_chunk;
-use teamlog::schema::Plan;
-use teamlog::timestamp::{parse_rfc3339, Timestamp};
-use teamlog::transform::{ChunkOutput, RowIdMode, Scratch, TransformOptions, Transformer};
+use teamlog_core::framing::{self, Chunk};
+use teamlog_core::indicators::{Collector, IndicatorKind};
+use teamlog_core::pipeline::process_chunk;
+use teamlog_core::schema::Plan;
+use teamlog_core::timestamp::{parse_rfc3339, Timestamp};
+use teamlog_core::transform::{ChunkOutput, RowIdMode, Scratch, TransformOptions, Transformer};
 
 const SAMPLE_BYTES: u64 = 4 << 20;
 const CHUNK_BYTES: usize = 1 << 20;
@@ -62,9 +62,7 @@ fn configure() -> Criterion {
 fn event(c: &mut Criterion) {
     let data = sample();
     let lines: Vec<&[u8]> = framing::lines(&data).collect();
-    let plan = Plan::dropbox();
-    let opts = options();
-    let t = Transformer::new(&plan, &opts);
+    let t = Transformer::new(Plan::dropbox(), options());
 
     let mut g = c.benchmark_group("event");
     g.throughput(Throughput::Bytes(data.len() as u64));
@@ -119,7 +117,7 @@ fn timestamp(c: &mut Criterion) {
     });
     let parsed: Vec<Timestamp> = forms.iter().filter_map(|s| parse_rfc3339(s)).collect();
     g.throughput(Throughput::Bytes(
-        (parsed.len() * teamlog::timestamp::FORMATTED_LEN) as u64,
+        (parsed.len() * teamlog_core::timestamp::FORMATTED_LEN) as u64,
     ));
     g.bench_function("write", |b| {
         let mut out = Vec::with_capacity(256);
@@ -191,9 +189,7 @@ fn pipeline(c: &mut Criterion) {
         line += n;
         at = end;
     }
-    let plan = Plan::dropbox();
-    let opts = options();
-    let t = Transformer::new(&plan, &opts);
+    let t = Transformer::new(Plan::dropbox(), options());
     let mut g = c.benchmark_group("pipeline");
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.bench_function("process_chunk_1MiB", |b| {

@@ -22,15 +22,12 @@
 //! written in block order.
 
 use std::fmt::Write as _;
-use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::io::{self, Write};
 use std::sync::OnceLock;
 
-use anyhow::Context as _;
-
-const EVENT_TYPES_TSV: &str = include_str!("../fixtures/dropbox/event_types.tsv");
-const EVENT_CATEGORIES_TSV: &str = include_str!("../fixtures/dropbox/event_categories.tsv");
-const SPEC_EXAMPLES: &str = include_str!("../fixtures/dropbox/spec_examples.ndjson");
+const EVENT_TYPES_TSV: &str = include_str!("../crates/teamlog-core/data/event_types.tsv");
+const EVENT_CATEGORIES_TSV: &str = include_str!("../crates/teamlog-core/data/event_categories.tsv");
+const SPEC_EXAMPLES: &str = include_str!("../crates/teamlog-core/data/spec_examples.ndjson");
 
 /// Lines written when neither a count nor a size is given.
 pub const DEFAULT_COUNT: u64 = 1000;
@@ -163,83 +160,6 @@ fn generate_with_workers<W: Write>(
     }
     out.flush()?;
     Ok(stats)
-}
-
-/// Write realistic raw Dropbox team-log events as NDJSON, deterministic per
-/// seed.
-///
-/// Covers every current event category and the whole event-type catalogue,
-/// every actor, context, participant, access-method and asset wire shape,
-/// IPv4 and IPv6 addresses, non-ASCII and right-to-left text, JSON escapes,
-/// timestamps with fractions and offsets, and a tail of large events. With
-/// --invalid-rate, cycles through every kind of line teamlog rejects. Without
-/// --count or --bytes, writes 1000 lines. Uses all cores; the output does not
-/// depend on their number.
-#[derive(Debug, Clone, clap::Args)]
-pub struct GenerateArgs {
-    /// Number of lines to write (events, bad lines and blank lines together)
-    #[arg(long, value_name = "N")]
-    pub count: Option<u64>,
-
-    /// Stop at the first line end at or past SIZE bytes; K, M, G, T are powers
-    /// of 1024 (200M, 1G, 64KiB)
-    #[arg(long, value_name = "SIZE", value_parser = crate::cli::parse_size)]
-    pub bytes: Option<u64>,
-
-    /// Seed of the pseudo-random stream: the same seed and options give the
-    /// same bytes on every machine and thread count
-    #[arg(long, value_name = "S", default_value_t = 1)]
-    pub seed: u64,
-
-    /// Fraction of lines, 0 to 1, that teamlog must reject, cycling through
-    /// every kind of bad line (a few blank lines come with them)
-    #[arg(long, value_name = "R", default_value_t = 0.0, value_parser = parse_rate)]
-    pub invalid_rate: f64,
-
-    /// Write to FILE (through a temporary file beside it, renamed on success)
-    /// instead of stdout
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
-}
-
-/// Runs `teamlog generate`.
-pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
-    let opts = GenerateOptions {
-        count: args.count,
-        bytes: args.bytes,
-        seed: args.seed,
-        invalid_rate: args.invalid_rate,
-    };
-    match args.output.as_deref() {
-        None => write_stdout(&opts),
-        Some(p) if p.as_os_str() == "-" => write_stdout(&opts),
-        Some(path) => {
-            let out = crate::outfile::OutFile::create(path)?;
-            generate(&opts, BufWriter::with_capacity(1 << 20, out.file()))
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            out.commit()
-        }
-    }
-}
-
-fn write_stdout(opts: &GenerateOptions) -> anyhow::Result<()> {
-    let stdout = io::stdout().lock();
-    generate(opts, BufWriter::with_capacity(1 << 20, stdout))
-        .context("cannot write generated events to stdout")?;
-    Ok(())
-}
-
-/// Parses `--invalid-rate`: a number from 0 to 1.
-pub fn parse_rate(s: &str) -> Result<f64, String> {
-    let r: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("expected a number from 0 to 1, got {s:?}"))?;
-    if (0.0..=1.0).contains(&r) {
-        Ok(r)
-    } else {
-        Err(format!("expected a number from 0 to 1, got {s:?}"))
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -2817,26 +2737,6 @@ mod tests {
             };
             assert!(generate(&opts, Vec::new()).is_err());
         }
-        assert!(parse_rate("1.01").is_err());
-        assert_eq!(parse_rate("0.25"), Ok(0.25));
-    }
-
-    #[test]
-    fn run_writes_the_file_it_is_given() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("corpus.ndjson");
-        let args = GenerateArgs {
-            count: Some(50),
-            bytes: None,
-            seed: 3,
-            invalid_rate: 0.0,
-            output: Some(out.clone()),
-        };
-        run(&args).unwrap();
-        let (want, _) = gen(50, 3, 0.0);
-        assert_eq!(std::fs::read(&out).unwrap(), want);
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 1, "no temporary file left behind");
     }
 
     #[test]

@@ -2,12 +2,12 @@
 //! sizes are known up front), MB/s, events/s, ETA, rejected so far. Shown only
 //! when stderr is a terminal (or `--progress` forces it), never with `-q`.
 
-use crate::pipeline::Tally;
 use crate::report::human_bytes;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use teamlog_core::pipeline::Tally;
 
 /// A progress display fed by the writer after each chunk: an indicatif bar on
 /// a terminal, or (forced with `--progress` onto a pipe or log file) one plain

@@ -1,12 +1,12 @@
 //! What a run tells its user afterwards: the one-line stderr summary and the
 //! `--stats` JSON document (SPEC §6), with per-source breakdowns.
 
-use crate::output::terminal_safe;
-use crate::pipeline::{SourceTotals, Tally};
-use crate::transform::Counts;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
+use teamlog_core::pipeline::{SourceTotals, Tally};
+use teamlog_core::terminal::sanitize as terminal_safe;
+use teamlog_core::transform::Counts;
 
 /// Everything `--stats` writes.
 #[derive(Serialize)]

@@ -10,7 +10,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::io::{self, Read};
-use teamlog::framing::{self, Compression, SourceReader};
+use teamlog_core::framing::{self, Compression, SourceReader};
 
 /// A pipe whose reads return the sizes `steps` cycles through.
 struct Pipe {
@@ -118,8 +118,8 @@ fuzz_target!(|input: &[u8]| {
                     raw.starts_with(bytes),
                     "line {n}: kept bytes are its prefix"
                 );
-                let keep = teamlog::output::TRUNCATED_RAW_BYTES.min(max_line + 2);
-                assert!(bytes.len() >= keep && bytes.len() <= teamlog::output::TRUNCATED_RAW_BYTES);
+                let keep = teamlog_core::json::TRUNCATED_RAW_BYTES.min(max_line + 2);
+                assert!(bytes.len() >= keep && bytes.len() <= teamlog_core::json::TRUNCATED_RAW_BYTES);
             }
         }
     }

@@ -9,31 +9,26 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use teamlog::schema::Plan;
-use teamlog::transform::{TransformOptions, Transformer};
+use teamlog_core::schema::Plan;
+use teamlog_core::transform::{TransformOptions, Transformer};
 
 #[path = "../../tests/it/invariants.rs"]
 mod invariants;
 
 struct Setup {
-    plan: &'static Plan,
-    t: Transformer<'static>,
+    t: Transformer,
 }
 
 fn setup() -> &'static Setup {
     static S: OnceLock<Setup> = OnceLock::new();
     S.get_or_init(|| {
-        let plan: &'static Plan = Box::leak(Box::new(Plan::dropbox()));
-        let opts: &'static TransformOptions =
-            Box::leak(Box::new(invariants::reproducible_options()));
         Setup {
-            plan,
-            t: Transformer::new(plan, opts),
+            t: Transformer::new(Plan::dropbox(), invariants::reproducible_options()),
         }
     })
 }
 
 fuzz_target!(|data: &[u8]| {
     let s = setup();
-    invariants::check_input(s.plan, &s.t, data);
+    invariants::check_input(s.t.plan(), &s.t, data);
 });

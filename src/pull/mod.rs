@@ -141,7 +141,7 @@ pub struct PullArgs {
     pub normalize: bool,
 
     #[command(flatten)]
-    pub norm: crate::cli::NormalizeArgs,
+    pub norm: crate::normalize::NormalizeArgs,
 
     /// Earliest event time (inclusive): RFC 3339 (2024-05-01T00:00:00Z), a date
     /// (2024-05-01) or a duration back from now (7d). Used when there is no saved

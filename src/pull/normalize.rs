@@ -8,12 +8,12 @@
 //! checkpoint on a rerun after a crash.
 
 use super::output::{EventSink, Output, Written};
-use crate::cli::NormalizeArgs;
-use crate::pipeline::{Single, Targets, Writer};
-use crate::schema::Plan;
-use crate::transform::{ChunkOutput, Scratch, TransformOptions, Transformer};
+use crate::normalize::NormalizeArgs;
 use serde_json::value::RawValue;
 use std::io::{self, Write};
+use teamlog_core::pipeline::{Targets, Writer};
+use teamlog_core::sink::Stream;
+use teamlog_core::transform::{ChunkOutput, Scratch, Transformer};
 
 /// The name rejects carry as their source.
 pub const SOURCE: &str = "dropbox-api";
@@ -23,8 +23,7 @@ const NOTES: usize = 10;
 
 /// Normalizes pages of raw events.
 pub struct NormalizeSink {
-    plan: Plan,
-    opts: TransformOptions,
+    transformer: Transformer,
     writer: Writer,
     scratch: Scratch,
     chunk: ChunkOutput,
@@ -41,24 +40,19 @@ impl NormalizeSink {
         } else {
             NOTES
         };
-        let opts = args.options(usize::MAX, notes);
+        let transformer = args.transformer(usize::MAX, notes)?;
         let rejects = match &args.rejects {
             Some(p) => {
                 let name = p.display().to_string();
-                let o = Output::append_file(p).map_err(|e| {
-                    anyhow::anyhow!(
-                        "cannot open --rejects file {}: {e}",
-                        super::util::sanitize(&name, 300)
-                    )
-                })?;
+                let o = Output::append_file(p)
+                    .map_err(|e| crate::atomic::with_path(e, "cannot open --rejects file", p))?;
                 Some((o, name))
             }
             None => None,
         };
         Ok(NormalizeSink {
-            plan: args.plan()?,
-            writer: Writer::new(args.row_ids(&opts), notes),
-            opts,
+            writer: Writer::new(args.row_ids(transformer.options()), notes),
+            transformer,
             scratch: Scratch::default(),
             chunk: ChunkOutput::default(),
             rejects,
@@ -74,7 +68,7 @@ impl EventSink for NormalizeSink {
             self.writer.tally.totals.events,
             self.writer.tally.totals.rejected,
         );
-        let t = Transformer::new(&self.plan, &self.opts);
+        let t = &self.transformer;
         self.chunk.clear();
         for e in events {
             t.process_line(
@@ -87,7 +81,7 @@ impl EventSink for NormalizeSink {
             self.next += 1;
         }
         let mut stderr = io::stderr();
-        let mut single = Single(out);
+        let mut single = Stream(out);
         let mut to = Targets {
             out: &mut single,
             rejects: self.rejects.as_mut().map(|r| &mut r.0 as &mut dyn Write),

@@ -13,6 +13,12 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// The catalogue's example of every Dropbox event type (631 events), which
+/// the engine crate owns as data.
+pub fn spec_examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/teamlog-core/data/spec_examples.ndjson")
+}
+
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_teamlog"))
 }

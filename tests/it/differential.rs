@@ -7,27 +7,23 @@
 use crate::invariants::{check_input, reproducible_options};
 use proptest::prelude::*;
 use std::sync::OnceLock;
-use teamlog::schema::Plan;
-use teamlog::transform::{TransformOptions, Transformer};
+use teamlog_core::schema::Plan;
+use teamlog_core::transform::Transformer;
 
 fn check(input: &[u8]) -> u64 {
-    static T: OnceLock<(&'static Plan, Transformer<'static>)> = OnceLock::new();
-    let (plan, t) = T.get_or_init(|| {
-        let plan: &'static Plan = Box::leak(Box::new(Plan::dropbox()));
-        let opts: &'static TransformOptions = Box::leak(Box::new(reproducible_options()));
-        (plan, Transformer::new(plan, opts))
-    });
-    check_input(plan, t, input)
+    static T: OnceLock<Transformer> = OnceLock::new();
+    let t = T.get_or_init(|| Transformer::new(Plan::dropbox(), reproducible_options()));
+    check_input(t.plan(), t, input)
 }
 
 fn fixture_lines() -> Vec<Vec<u8>> {
     let mut v = Vec::new();
     for f in [
-        "dropbox/spec_examples.ndjson",
-        "dropbox/real_events.ndjson",
-        "golden/wire_shapes.ndjson",
+        crate::common::spec_examples(),
+        crate::common::fixture("dropbox/real_events.ndjson"),
+        crate::common::fixture("golden/wire_shapes.ndjson"),
     ] {
-        let data = std::fs::read(crate::common::fixture(f)).unwrap();
+        let data = std::fs::read(f).unwrap();
         v.extend(data.split(|&b| b == b'\n').map(<[u8]>::to_vec));
     }
     v

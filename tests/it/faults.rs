@@ -114,7 +114,7 @@ fn sigint_while_writing_to_stdout_exits_130() {
 #[test]
 fn closed_stdout_ends_quietly_with_success() {
     // Default threads, the inline path, and a run that also writes rejects.
-    let big = fixture("dropbox/spec_examples.ndjson");
+    let big = spec_examples();
     let big = big.to_str().unwrap();
     let dir = tempdir();
     let rej = dir.path().join("r.ndjson");

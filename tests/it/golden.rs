@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 #[test]
 fn every_spec_example_is_accepted() {
-    let path = fixture("dropbox/spec_examples.ndjson");
+    let path = spec_examples();
     let o = run_repro(&["-q", path.to_str().unwrap()], b"");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let ev = events(&o);

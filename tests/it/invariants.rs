@@ -11,15 +11,15 @@
 
 use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
 use std::fmt;
-use teamlog::schema::Plan;
-use teamlog::transform::{ChunkOutput, RowIdMode, Scratch, TransformOptions, Transformer};
+use teamlog_core::schema::Plan;
+use teamlog_core::transform::{ChunkOutput, RowIdMode, Scratch, TransformOptions, Transformer};
 
 /// Options that make the output a pure function of the input: content row
 /// ids and a pinned parse time, as `--row-id content --parse-time`.
 pub fn reproducible_options() -> TransformOptions {
     TransformOptions {
         row_id: RowIdMode::Content,
-        parse_time: teamlog::timestamp::parse_rfc3339("2024-01-01T00:00:00Z")
+        parse_time: teamlog_core::timestamp::parse_rfc3339("2024-01-01T00:00:00Z")
             .expect("valid constant"),
         source_id: Some("src-1".into()),
         source_label: Some("label \"q\"".into()),
@@ -107,11 +107,11 @@ fn check_event_line(plan: &Plan, line: &str) -> Result<(), String> {
 
 /// Runs `input`'s lines (split as the framing does) through `t` and panics,
 /// naming the line, if any invariant fails; returns the events written.
-pub fn check_input(plan: &Plan, t: &Transformer<'_>, input: &[u8]) -> u64 {
+pub fn check_input(plan: &Plan, t: &Transformer, input: &[u8]) -> u64 {
     let mut sc = Scratch::default();
     let mut out = ChunkOutput::default();
     let mut written = 0;
-    for (n, line) in (1..).zip(teamlog::framing::lines(input)) {
+    for (n, line) in (1..).zip(teamlog_core::framing::lines(input)) {
         out.clear();
         t.process_line(line, "-", n, &mut sc, &mut out);
         let c = out.counts;

@@ -151,7 +151,7 @@ fn content_row_ids_are_shared_by_duplicates_only() {
 
 #[test]
 fn normalizing_panther_output_again_changes_nothing() {
-    let path = fixture("dropbox/spec_examples.ndjson");
+    let path = spec_examples();
     let first = run_repro(&["-q", path.to_str().unwrap()], b"");
     let second = run_repro(&["-q"], &first.stdout);
     assert_eq!(code(&second), 0, "{}", stderr(&second));
@@ -164,7 +164,7 @@ fn schema_command_prints_the_embedded_schema() {
     assert_eq!(code(&o), 0);
     let embedded = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/src/dropbox_teamevent.yml"
+        "/crates/teamlog-core/src/dropbox_teamevent.yml"
     ))
     .unwrap();
     assert_eq!(stdout(&o), embedded);

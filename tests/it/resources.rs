@@ -99,7 +99,7 @@ fn status_number(status: &str, key: &str) -> Option<u64> {
 /// Writes the spec examples over and over until `total` bytes are written.
 fn feed_examples(total: u64) -> impl FnOnce(ChildStdin) + Send + 'static {
     move |mut sin| {
-        let block = std::fs::read(fixture("dropbox/spec_examples.ndjson")).unwrap();
+        let block = std::fs::read(spec_examples()).unwrap();
         let mut sent = 0;
         while sent < total {
             if sin.write_all(&block).is_err() {

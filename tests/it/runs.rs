@@ -5,10 +5,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 fn spec_examples() -> String {
-    fixture("dropbox/spec_examples.ndjson")
-        .to_str()
-        .unwrap()
-        .to_string()
+    crate::common::spec_examples().to_str().unwrap().to_string()
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! value is kept (trimmed, then checked per kind), and the per-event collector
 //! that sorts and deduplicates the values before they are written.
 
-use crate::output::write_json_str;
+use crate::json::write_json_str;
 
 /// An indicator kind as a schema spells it (`indicators: [ip, email]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]

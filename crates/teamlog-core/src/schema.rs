@@ -269,7 +269,7 @@ impl Compiler<'_> {
             plan.has_object_fields |= matches!(value.ty, FieldType::Object(_));
             plan.key_lengths |= 1 << (name.len() % 64) | 1 << (column.len() % 64);
             let mut key_prefix = b",".to_vec();
-            crate::output::write_json_str(&mut key_prefix, &column);
+            crate::json::write_json_str(&mut key_prefix, &column);
             key_prefix.push(b':');
             plan.fields.push(FieldPlan {
                 renamed: column != name,

@@ -1,14 +1,14 @@
-//! Batch reprocessing of archives (issue 5): `--output-dir` writes one output
-//! file per input, at the input's relative path, each one atomically, so an
-//! interrupted run can simply be started again: inputs whose output exists are
-//! skipped (unless `--force`), and an unfinished output never exists.
+//! `--output-dir`: one output file per input, at the input's relative path,
+//! each written atomically when its input is complete, so an interrupted run
+//! can simply be started again: inputs whose output exists are skipped
+//! (unless `--force`), and an unfinished output never exists.
 
-use crate::framing::Source;
-use crate::outfile::OutFile;
-use crate::pipeline::EventOut;
+use crate::atomic::AtomicFile;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use teamlog_core::framing::Source;
+use teamlog_core::sink::Sink;
 
 /// Compression of the files `--output-dir` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -76,8 +76,8 @@ impl Encoder {
             Encoder::Gzip(w) => w.finish()?,
             Encoder::Zstd(w) => w.finish()?,
         };
-        w.flush()?;
-        w.get_ref().sync_all()
+        // AtomicFile::commit flushes the file to disk.
+        w.flush()
     }
 }
 
@@ -86,7 +86,7 @@ impl Encoder {
 pub struct OutputDir {
     targets: Vec<PathBuf>,
     compress: Compress,
-    current: Option<(usize, OutFile, Encoder)>,
+    current: Option<(usize, AtomicFile, Encoder)>,
 }
 
 impl OutputDir {
@@ -106,7 +106,7 @@ impl OutputDir {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let out = OutFile::create(path).map_err(|e| io::Error::other(format!("{e:#}")))?;
+        let out = AtomicFile::create(path)?;
         let file = BufWriter::with_capacity(1 << 20, out.file().try_clone()?);
         let enc = match self.compress {
             Compress::None => Encoder::Plain(file),
@@ -122,19 +122,22 @@ impl OutputDir {
     }
 }
 
-impl EventOut for OutputDir {
-    fn writer(&mut self, source: usize) -> io::Result<&mut dyn Write> {
+impl Sink for OutputDir {
+    fn events(&mut self, source: usize, lines: &[u8]) -> io::Result<()> {
         self.open(source)?;
-        Ok(self.current.as_mut().expect("opened").2.writer())
+        let (_, out, enc) = self.current.as_mut().expect("opened");
+        enc.writer()
+            .write_all(lines)
+            .map_err(|e| crate::atomic::with_path(e, "cannot write", out.shown()))
     }
 
     fn end_source(&mut self, source: usize, complete: bool) -> io::Result<()> {
         self.open(source)?;
         let (_, out, enc) = self.current.take().expect("opened");
         if complete {
-            enc.finish()?;
-            out.commit()
-                .map_err(|e| io::Error::other(format!("{e:#}")))?;
+            enc.finish()
+                .map_err(|e| crate::atomic::with_path(e, "cannot write", out.shown()))?;
+            out.commit()?;
         }
         // Incomplete: dropping `out` removes the temporary file, so a rerun
         // processes this source again.

@@ -1,4 +1,4 @@
-//! The pipeline: readers, N workers, one ordered writer (SPEC §7, STYLE "The hot path").
+//! The pipeline: readers, N workers, one ordered writer.
 //!
 //! A reader thread cuts sources into chunks and sends each to the work queue
 //! and a one-shot receiver for its result to the order queue. With several
@@ -11,9 +11,10 @@
 //! `--threads N` write the same bytes.
 
 use crate::framing::{self, Chunk, Compression, Source, SourceReader};
-use crate::output::{terminal_safe, RowIdGen};
-use crate::schema::Plan;
-use crate::transform::{ChunkOutput, Counts, Scratch, TransformOptions, Transformer};
+use crate::rowid::RowIdGen;
+use crate::sink::Sink;
+use crate::terminal::sanitize as terminal_safe;
+use crate::transform::{ChunkOutput, Counts, Scratch, Transformer};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -63,32 +64,9 @@ pub struct SourceTotals {
     pub error: Option<String>,
 }
 
-/// Where events go: one stream, or (with `--output-dir`) a file per source.
-pub trait EventOut {
-    /// The stream for `source`'s events.
-    fn writer(&mut self, source: usize) -> io::Result<&mut dyn Write>;
-    /// `source` has been read to its end (`complete`) or has failed.
-    fn end_source(&mut self, _source: usize, _complete: bool) -> io::Result<()> {
-        Ok(())
-    }
-    fn flush(&mut self) -> io::Result<()>;
-}
-
-/// All events to one stream.
-pub struct Single<W>(pub W);
-
-impl<W: Write> EventOut for Single<W> {
-    fn writer(&mut self, _source: usize) -> io::Result<&mut dyn Write> {
-        Ok(&mut self.0)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
-    }
-}
-
 /// Where the ordered writer sends things.
 pub struct Targets<'a> {
-    pub out: &'a mut dyn EventOut,
+    pub out: &'a mut dyn Sink,
     pub rejects: Option<&'a mut dyn Write>,
     /// Reject messages go here (stderr) unless quiet.
     pub messages: Option<&'a mut dyn Write>,
@@ -147,7 +125,6 @@ impl Writer {
         name: &str,
         res: &ChunkOutput,
     ) -> io::Result<()> {
-        let out = to.out.writer(source)?;
         match &mut self.row_ids {
             Some(gen) if !res.row_id_slots.is_empty() => {
                 self.compose.clear();
@@ -158,9 +135,10 @@ impl Writer {
                     from = at;
                 }
                 self.compose.extend_from_slice(&res.events[from..]);
-                out.write_all(&self.compose)?;
+                to.out.events(source, &self.compose)?;
             }
-            _ => out.write_all(&res.events)?,
+            _ if res.events.is_empty() => {}
+            _ => to.out.events(source, &res.events)?,
         }
         if let Some(r) = &mut to.rejects {
             r.write_all(&res.rejects)?;
@@ -228,7 +206,7 @@ impl Targets<'_> {
 
 /// Transforms one chunk into `out` (cleared first).
 pub fn process_chunk(
-    t: &Transformer<'_>,
+    t: &Transformer,
     chunk: &Chunk,
     source: &str,
     sc: &mut Scratch,
@@ -247,8 +225,7 @@ pub fn process_chunk(
 
 /// Runs the whole pipeline over `sources`, writing in order to `to`.
 pub fn run(
-    plan: &Plan,
-    opts: &TransformOptions,
+    t: &Transformer,
     sources: &[Source],
     settings: &Settings,
     writer: &mut Writer,
@@ -264,7 +241,7 @@ pub fn run(
             ..SourceTotals::default()
         })
         .collect();
-    let t = Transformer::new(plan, opts);
+    let opts = t.options();
     let open = |i: usize| {
         SourceReader::new(
             &sources[i],
@@ -292,7 +269,7 @@ pub fn run(
                     Some(c) => c,
                     None => r.end_marker(),
                 };
-                process_chunk(&t, &chunk, &names[chunk.source], &mut sc, &mut out);
+                process_chunk(t, &chunk, &names[chunk.source], &mut sc, &mut out);
                 finish(writer, &chunk, &out)?;
                 let done = chunk.end.is_some();
                 if keep(&chunk.data) {
@@ -383,7 +360,7 @@ pub fn run(
         for _ in 0..settings.threads {
             let work_rx = work_rx.clone();
             let res_rx = res_rx.clone();
-            let (t, names) = (&t, names.clone());
+            let names = names.clone();
             s.spawn(move || {
                 let mut sc = Scratch::default();
                 for (chunk, done) in work_rx {

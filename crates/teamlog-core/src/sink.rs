@@ -1,0 +1,39 @@
+//! The output side of a run: the one [`Sink`] trait every destination of
+//! events implements (a byte stream, a file per source, a columnar table,
+//! `pull`'s checkpointed output), and [`Stream`], the sink for one
+//! `io::Write`.
+//!
+//! The ordered writer hands a sink whole events only: each call's `lines` is
+//! one or more complete NDJSON events, each ending in `\n`, in input order,
+//! with their row ids filled in. Output JSON never holds a raw newline inside
+//! an event, so a sink that needs single events (Parquet, say) splits on `\n`.
+
+use std::io::{self, Write};
+
+/// A destination for a run's normalized events.
+pub trait Sink {
+    /// Writes whole events of source number `source` (an index into the run's
+    /// sources). Sources arrive in order: all of source 0, then source 1, …
+    fn events(&mut self, source: usize, lines: &[u8]) -> io::Result<()>;
+
+    /// Source `source` has been read to its end (`complete`) or has failed
+    /// part way (`!complete`); called once per source, after its events.
+    fn end_source(&mut self, _source: usize, _complete: bool) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Flushes whatever is buffered.
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+/// Every event to one `io::Write`, source after source.
+pub struct Stream<W>(pub W);
+
+impl<W: Write> Sink for Stream<W> {
+    fn events(&mut self, _source: usize, lines: &[u8]) -> io::Result<()> {
+        self.0.write_all(lines)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}

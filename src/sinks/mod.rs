@@ -1,0 +1,7 @@
+//! Where the filter's events and rejects go, as implementations of the
+//! engine's [`teamlog_core::sink::Sink`]: [`stream`] owns stdout and labelled
+//! byte streams (and the one rule for a closed stdout), [`output_dir`] the
+//! file-per-source tree of `--output-dir`.
+
+pub mod output_dir;
+pub mod stream;
