@@ -58,11 +58,6 @@ impl Alarm {
         }
     }
 
-    /// The threshold, for messages.
-    pub fn threshold(&self) -> Option<Duration> {
-        self.cfg.after
-    }
-
     /// Raises the drop-off alarm when the silence recorded in `st` reached the
     /// threshold and no alarm is raised; returns true when `st` changed.
     pub fn check(&mut self, st: &mut State, now: DateTime<Utc>, log: &mut dyn Write) -> bool {

@@ -136,7 +136,8 @@ pub struct PullArgs {
     /// Normalize events to Panther's Dropbox.TeamEvent form in-process (the
     /// filter's engine) instead of writing them raw. --schema, --row-id,
     /// --parse-time, --source-id, --source-label(-from-path) and --rejects need it.
-    /// With --state, the --rejects file is appended to and checkpointed like -o.
+    /// --rejects is appended to, never truncated, and with --state checkpointed
+    /// like -o.
     #[arg(long)]
     pub normalize: bool,
 
