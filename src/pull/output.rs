@@ -10,6 +10,16 @@ use serde_json::value::RawValue;
 
 use super::state::OutputPos;
 
+/// What one page became: events written and events rejected (recorded in the
+/// sink's rejects output, when it has one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Events written to the output.
+    pub events: u64,
+    /// Events rejected instead.
+    pub rejected: u64,
+}
+
 /// Turns one page of API events into output lines.
 ///
 /// The pull loop calls [`write_page`](EventSink::write_page) with the events of a
@@ -17,13 +27,22 @@ use super::state::OutputPos;
 /// sent (compacted to one line when the server sent newlines inside it). API errors
 /// never reach a sink. After `write_page` returns, the loop flushes and syncs `out`
 /// and only then checkpoints the cursor, so a sink must write everything it was given
-/// before returning (no buffering across pages in the sink itself).
+/// before returning (no buffering across pages in the sink itself). A sink that
+/// writes a second durable file (the rejects of `--normalize`) hands it out through
+/// [`rejects`](EventSink::rejects): the loop rewinds it at start and commits it with
+/// the output before every checkpoint, so it is exactly-once too.
 ///
 /// [`RawSink`] writes the events as they are; the normalizing sink (`--normalize`)
 /// runs them through the core engine instead.
 pub trait EventSink {
-    /// Writes the page's events to `out`, in order.
-    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()>;
+    /// Writes the page's events to `out`, in order; says how many were written and
+    /// how many rejected.
+    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<Written>;
+
+    /// The rejects file, checkpointed with the output; `None` when there is none.
+    fn rejects(&mut self) -> Option<(&mut Output, &str)> {
+        None
+    }
 
     /// Called once when the run ends without a fatal error, after the last page.
     /// Returns false when some events could not be written as asked (for example
@@ -38,12 +57,15 @@ pub trait EventSink {
 pub struct RawSink;
 
 impl EventSink for RawSink {
-    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()> {
+    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<Written> {
         for e in events {
             out.write_all(e.get().as_bytes())?;
             out.write_all(b"\n")?;
         }
-        Ok(())
+        Ok(Written {
+            events: events.len() as u64,
+            rejected: 0,
+        })
     }
 }
 

@@ -33,6 +33,12 @@ pub fn format_duration(d: Duration) -> String {
     out
 }
 
+/// A wall-clock time for the state file: RFC 3339 with milliseconds, UTC (the
+/// alarm compares against thresholds shorter than a second in tests).
+pub fn state_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 /// The API's time format: `YYYY-MM-DDTHH:MM:SSZ`, whole seconds, UTC.
 pub fn api_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
