@@ -14,6 +14,7 @@
 //! the state behind one mutex, and the loop changes the state only in the same
 //! locked step that saves it, so the watchdog never saves a half-made checkpoint.
 
+use crate::sinks::stream::io_is_stdout_closed;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,7 +132,7 @@ pub enum PullError {
     #[error("{0}")]
     Usage(String),
     /// Writing events failed.
-    #[error("cannot write events to {what}: {source}")]
+    #[error("cannot write events to {what}: {}", crate::atomic::reason(source))]
     Output {
         /// The output's name.
         what: String,
@@ -648,7 +649,7 @@ fn run(
                         sum.rejects_recorded += w.rejected;
                     }
                 }
-                Err(e) if is_broken_pipe(&e) => {
+                Err(e) if io_is_stdout_closed(&e) => {
                     sum.ended = "closed output";
                     return Ok(finish_summary(sum, &client, started));
                 }
@@ -656,7 +657,7 @@ fn run(
             }
         }
         if let Err(e) = out.commit() {
-            if is_broken_pipe(&e) {
+            if io_is_stdout_closed(&e) {
                 sum.ended = "closed output";
                 return Ok(finish_summary(sum, &client, started));
             }
@@ -728,12 +729,12 @@ fn run(
 
     match sink.finish(out, &mut log) {
         Ok(all) => sum.all_written = all,
-        Err(e) if is_broken_pipe(&e) => sum.ended = "closed output",
+        Err(e) if io_is_stdout_closed(&e) => sum.ended = "closed output",
         Err(e) => return Err(out_err(out_name, e)),
     }
     match out.commit() {
         Ok(()) => {}
-        Err(e) if is_broken_pipe(&e) => sum.ended = "closed output",
+        Err(e) if io_is_stdout_closed(&e) => sum.ended = "closed output",
         Err(e) => return Err(out_err(out_name, e)),
     }
     Ok(finish_summary(sum, &client, started))
@@ -860,21 +861,4 @@ fn describe_filters(f: &Filters) -> String {
     } else {
         parts.join(" ")
     }
-}
-
-/// True when `e` (or what it wraps) is a closed pipe.
-pub fn is_broken_pipe(e: &io::Error) -> bool {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        return true;
-    }
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        if let Some(io) = s.downcast_ref::<io::Error>() {
-            if io.kind() == io::ErrorKind::BrokenPipe {
-                return true;
-            }
-        }
-        src = s.source();
-    }
-    false
 }

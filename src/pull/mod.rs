@@ -26,7 +26,7 @@ pub mod util;
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,12 +47,12 @@ pub const ENV_APP_SECRET: &str = "TEAMLOG_APP_SECRET";
 pub const ENV_REFRESH_TOKEN: &str = "TEAMLOG_REFRESH_TOKEN";
 
 /// Exit status: success.
-pub const EXIT_OK: u8 = 0;
+pub const EXIT_OK: u8 = crate::exit::Exit::Ok as u8;
 /// Exit status: the run completed but the sink could not write some events as asked
 /// (with `--normalize`: some events were rejected).
-pub const EXIT_REJECTS: u8 = 1;
+pub const EXIT_REJECTS: u8 = crate::exit::Exit::Rejects as u8;
 /// Exit status: a fatal error; the message says what and what to do.
-pub const EXIT_FATAL: u8 = 2;
+pub const EXIT_FATAL: u8 = crate::exit::Exit::Fatal as u8;
 
 fn secret_arg(s: &str) -> Result<Secret, String> {
     Ok(Secret::new(s))
@@ -289,21 +289,6 @@ fn real_env(k: &str) -> Option<String> {
     std::env::var(k).ok()
 }
 
-/// Sets `stop` on Ctrl-C, SIGTERM and SIGHUP, so the run ends at the next page
-/// boundary with its checkpoint saved; a second signal exits at once (status 130)
-/// for a run stuck in a slow request. (One handler per process; a later call keeps
-/// the first, which is fine for a one-command process.)
-fn stop_on_signals() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        if s.swap(true, Ordering::Relaxed) {
-            std::process::exit(130);
-        }
-    });
-    stop
-}
-
 /// `teamlog auth` with the real environment and streams.
 pub fn run_auth(args: &AuthArgs) -> anyhow::Result<ExitCode> {
     let stdin = io::stdin();
@@ -314,7 +299,7 @@ pub fn run_auth(args: &AuthArgs) -> anyhow::Result<ExitCode> {
         stdin: &mut stdin,
         stdout: Output::stream(Box::new(io::sink())),
         stderr: &mut stderr,
-        stop: stop_on_signals(),
+        stop: crate::signals::stop_on_signals(),
     };
     run_auth_with(args, io)?;
     Ok(ExitCode::SUCCESS)
@@ -338,7 +323,7 @@ pub fn run_pull(args: &PullArgs) -> anyhow::Result<u8> {
         stdin: &mut stdin,
         stdout: Output::stdout(),
         stderr: &mut stderr,
-        stop: stop_on_signals(),
+        stop: crate::signals::stop_on_signals(),
     };
     let code = run_pull_with(args, io, sink)?;
     Ok(code)

@@ -2,6 +2,7 @@
 //! and the [`Output`] it writes to, which knows how to make a page durable and, for
 //! a regular file, how long the file was at the last checkpoint.
 
+use crate::sinks::stream::Labelled;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -117,8 +118,13 @@ impl Output {
     /// continues the file.
     pub fn append_file(path: &Path) -> io::Result<Output> {
         let f = OpenOptions::new().append(true).create(true).open(path)?;
-        Ok(Output::from_file(f)?
-            .unwrap_or_else(|f| Output::stream(Box::new(BufWriter::with_capacity(1 << 16, f)))))
+        let name = path.display().to_string();
+        Ok(Output::from_file(f)?.unwrap_or_else(|f| Output {
+            target: Target::Stream(Box::new(Labelled::new(
+                BufWriter::with_capacity(1 << 16, f),
+                name,
+            ))),
+        }))
     }
 
     /// A regular file becomes a checkpointed file output; anything else (a FIFO,
@@ -161,10 +167,11 @@ impl Output {
         Output::stream(Box::new(BufWriter::with_capacity(1 << 16, io::stdout())))
     }
 
-    /// Any writer (a pipe, a test buffer); only flushed at checkpoints.
+    /// The run's standard output as any writer (a pipe, a test buffer); only
+    /// flushed at checkpoints. Its reader going away ends the run quietly.
     pub fn stream(w: Box<dyn Write + Send>) -> Output {
         Output {
-            target: Target::Stream(w),
+            target: Target::Stream(Box::new(Labelled::stdout(w))),
         }
     }
 

@@ -10,8 +10,8 @@
 //! for people in `docs/pull.md`.
 
 use std::collections::{HashSet, VecDeque};
-use std::fs::File;
-use std::io::{self, Write};
+
+use std::io;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -224,29 +224,8 @@ impl State {
         };
         let mut text = serde_json::to_vec_pretty(self).map_err(|e| werr(io::Error::other(e)))?;
         text.push(b'\n');
-        write_atomic(path, &text).map_err(werr)
+        crate::atomic::write_with_mode(path, &text, 0o600).map_err(werr)
     }
-}
-
-/// Writes `bytes` to a temporary file beside `path` (mode 0600), fsyncs it, renames
-/// it over `path`, and fsyncs the directory so the rename survives a power cut.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".teamlog-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    // Directory fsync: best effort (not every filesystem allows opening a directory).
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 /// Content hash of one event's exact text.

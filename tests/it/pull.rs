@@ -963,7 +963,7 @@ fn other_route_errors_and_bad_requests_are_reported() {
     let e = err_text(&r);
     assert!(e.contains("HTTP 400") && e.contains("bad header"), "{e}");
     assert!(
-        e.contains("\\u{001b}[31m"),
+        e.contains("\\u{1b}[31m"),
         "control characters are escaped: {e}"
     );
     assert_no_secrets("a 400 that echoes the token", &e);
