@@ -1,5 +1,5 @@
 //! What a run tells its user afterwards: the one-line stderr summary and the
-//! `--stats` JSON document (SPEC §6), with per-source breakdowns.
+//! `--stats` JSON document (docs/CONTRACT.md §6), with per-source breakdowns.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -47,7 +47,7 @@ impl<'a> Stats<'a> {
         }
     }
 
-    /// The one-line summary (SPEC §6), plus a line naming the files with
+    /// The one-line summary (docs/CONTRACT.md §6), plus a line naming the files with
     /// rejects when there were several inputs.
     pub fn summary(&self) -> String {
         let t = &self.totals;

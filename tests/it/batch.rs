@@ -1,4 +1,4 @@
-//! Batch reprocessing (issue 5): trees of mixed files, per-source accounting,
+//! Batch reprocessing: trees of mixed files, per-source accounting,
 //! --output-dir with resume, --compress, --source-label-from-path, progress.
 
 use crate::common::*;

@@ -1,5 +1,5 @@
 //! Indicators: the `p_any_*` columns Panther fills from fields that carry
-//! `indicators:` in the schema (SPEC §5).
+//! `indicators:` in the schema (docs/CONTRACT.md §5).
 //!
 //! This module owns the kinds a schema may name, the rule that decides whether a
 //! value is kept (trimmed, then checked per kind), and the per-event collector
@@ -28,7 +28,7 @@ pub enum IndicatorKind {
 }
 
 /// The output column a value lands in. The order of the variants is the order of
-/// the columns in the output: SPEC §5 names ip, email and username first.
+/// the columns in the output: docs/CONTRACT.md §5 names ip, email and username first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum Bucket {
@@ -125,7 +125,7 @@ impl IndicatorKind {
     }
 }
 
-/// Trims what SPEC §5 trims: Unicode white space at both ends.
+/// Trims what docs/CONTRACT.md §5 trims: Unicode white space at both ends.
 #[inline]
 pub fn trim(v: &str) -> &str {
     // Printable ASCII at both ends (nearly every value) is not white space;
