@@ -147,4 +147,44 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+
+    /// Every `teamlog ...` in the help's examples is a command line clap accepts.
+    #[test]
+    fn every_example_parses() {
+        use clap::Parser;
+        let all = [
+            super::EXAMPLES,
+            super::SCHEMA_EXAMPLES,
+            super::GENERATE_EXAMPLES,
+            super::AUTH_EXAMPLES,
+            super::PULL_EXAMPLES,
+            super::COMPLETIONS_EXAMPLES,
+            super::MAN_EXAMPLES,
+        ];
+        let mut seen = 0;
+        for line in all
+            .iter()
+            .flat_map(|e| e.lines())
+            .filter(|l| l.starts_with("  "))
+        {
+            let line = line.split('#').next().unwrap();
+            for part in line.split('|') {
+                let words: Vec<&str> = part
+                    .split('>')
+                    .next()
+                    .unwrap()
+                    .split_whitespace()
+                    .skip_while(|w| w.contains('=') && !w.starts_with('-'))
+                    .collect();
+                if words.first() != Some(&"teamlog") {
+                    continue;
+                }
+                seen += 1;
+                if let Err(e) = super::Cli::try_parse_from(&words) {
+                    panic!("example {part:?} does not parse: {e}");
+                }
+            }
+        }
+        assert!(seen >= 20, "{seen} examples");
+    }
 }
