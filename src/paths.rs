@@ -78,8 +78,8 @@ fn shown(p: &Path) -> String {
 }
 
 /// Refuses outputs that would destroy an input or another output, then
-/// checks that each can be created. `stdin_used` says whether stdin is an
-/// input (a regular file redirected to stdin counts as that file).
+/// checks that each can be created. A regular file redirected to stdin
+/// counts as that file.
 pub fn check(
     inputs: &Inputs<'_>,
     outputs: &[Output<'_>],
@@ -157,7 +157,14 @@ pub fn check(
                     shown(target)
                 );
             }
-            if let Some(id) = std::fs::metadata(&tr).ok().as_ref().and_then(identity) {
+            let meta = std::fs::metadata(&tr).ok();
+            if meta.as_ref().is_some_and(|m| m.is_dir()) {
+                anyhow::bail!(
+                    "--output-dir cannot write {}: is a directory; move it away or choose another output directory",
+                    shown(target)
+                );
+            }
+            if let Some(id) = meta.as_ref().and_then(identity) {
                 if let Some(input) = by_identity.get(&id) {
                     anyhow::bail!(
                         "--output-dir would replace the input {input} by its output {}; choose another output directory",

@@ -128,6 +128,14 @@ fn note(line: &str) {
     let _ = writeln!(io::stderr(), "{line}");
 }
 
+/// An OS error text without Rust's `(os error N)` suffix.
+fn without_os_error(s: &str) -> &str {
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => &s[..i],
+        _ => s,
+    }
+}
+
 /// `--output-dir`'s view of the run: every source's output path and key,
 /// the bookkeeping, and what an earlier run already did.
 struct DirPlan {
@@ -351,9 +359,10 @@ fn commit(outputs: Outputs, dir: Option<&DirPlan>, tally: &mut Tally) -> anyhow:
     } = outputs;
     drop(events);
     let complete = tally.failed_sources == 0;
-    let one_file = target.is_some();
+    // A device or FIFO `-o` was written through: like stdout.
+    let one_file = target.as_ref().is_some_and(|t| !t.is_direct());
     if let Some(t) = target {
-        if complete {
+        if complete || t.is_direct() {
             t.commit()?;
         } else {
             note(&format!(
@@ -417,7 +426,10 @@ fn report(
     }
     for s in &tally.per_source {
         if let Some(e) = &s.error {
-            note(&format!("teamlog: error: {}", sanitize(e)));
+            note(&format!(
+                "teamlog: error: {}",
+                sanitize(without_os_error(e))
+            ));
         }
     }
     if !args.quiet {
