@@ -53,6 +53,12 @@ pub struct FilterArgs {
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
+    /// With --output-dir: place each input's output at its path below DIR
+    /// (not below its directory argument), so `--relative-to T T/a/b.gz`
+    /// writes what `-r T` writes for that file. Every input must be under DIR.
+    #[arg(long, value_name = "DIR", requires = "output_dir")]
+    pub relative_to: Option<PathBuf>,
+
     /// Compression of the files --output-dir writes.
     #[arg(long, value_enum, default_value_t = Compress::None, value_name = "KIND", requires = "output_dir")]
     pub compress: Compress,
@@ -168,7 +174,7 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
     // An output directory keeps every source's rejects in its sidecar.
     opts.keep_reject_records |= args.output_dir.is_some();
     let transformer = Transformer::new(args.normalize.plan()?, opts);
-    let all = framing::expand(&args.files, args.recursive)?;
+    let all = framing::expand(&args.files, args.recursive, args.relative_to.as_deref())?;
     let dir = args
         .output_dir
         .as_deref()
