@@ -30,16 +30,6 @@ pub struct Stats {
     pub skipped_sources: Vec<String>,
     /// One entry per input, in input order.
     pub sources: Vec<serde_json::Value>,
-    /// What this run itself read (the summary line).
-    #[serde(skip)]
-    this_run: Counts,
-    #[serde(skip)]
-    this_written: u64,
-    /// This run's inputs with rejects, and how many.
-    #[serde(skip)]
-    with_rejects: Vec<(String, u64)>,
-    #[serde(skip)]
-    skipped_rejected: u64,
 }
 
 fn rate(n: u64, secs: f64) -> f64 {
@@ -67,10 +57,9 @@ impl Stats {
         elapsed: Duration,
     ) -> Stats {
         let secs = elapsed.as_secs_f64();
-        let this_written = tally.per_source.iter().map(|s| s.written).sum();
         let mut st = Stats {
             totals: tally.totals,
-            written: this_written,
+            written: tally.per_source.iter().map(|s| s.written).sum(),
             seconds: secs,
             mb_per_s: rate(tally.totals.bytes_in, secs) / 1e6,
             events_per_s: rate(tally.totals.events, secs),
@@ -78,15 +67,6 @@ impl Stats {
             failed_sources: tally.failed_sources,
             skipped_sources: skipped,
             sources: Vec::with_capacity(entries.len()),
-            this_run: tally.totals,
-            this_written,
-            with_rejects: tally
-                .per_source
-                .iter()
-                .filter(|s| s.counts.rejected > 0)
-                .map(|s| (s.source.clone(), s.counts.rejected))
-                .collect(),
-            skipped_rejected: 0,
         };
         for e in entries {
             match e {
@@ -103,7 +83,6 @@ impl Stats {
     fn add_earlier(&mut self, v: &serde_json::Value) {
         let c: Counts = serde_json::from_value(v.clone()).unwrap_or_default();
         self.totals.add(&c);
-        self.skipped_rejected += c.rejected;
         self.written += v["written"].as_u64().unwrap_or(c.events);
         if let Some(m) = v["rejected_by_reason"].as_object() {
             for (reason, n) in m {
@@ -114,11 +93,11 @@ impl Stats {
         self.sources.push(v.clone());
     }
 
-    /// The one-line summary of this run (SPEC §6), plus a line naming the
-    /// files with rejects when there were several inputs, and one for the
-    /// inputs skipped.
+    /// The one-line summary (SPEC §6) of the batch, like `--stats`, plus a
+    /// line naming the files with rejects when there were several inputs,
+    /// and one for the inputs an earlier run did.
     pub fn summary(&self) -> String {
-        let t = &self.this_run;
+        let t = &self.totals;
         let envelopes = if t.envelopes > 0 {
             format!(
                 " ({} API responses holding {} events)",
@@ -127,10 +106,10 @@ impl Stats {
         } else {
             String::new()
         };
-        let unwritten = if self.this_written < t.events {
+        let unwritten = if self.written < t.events {
             format!(
                 " ({} valid events not written, as an input failed)",
-                t.events - self.this_written
+                t.events - self.written
             )
         } else {
             String::new()
@@ -138,7 +117,7 @@ impl Stats {
         let mut s = format!(
             "teamlog: {} lines{envelopes}: {} events written{unwritten}, {} rejected, {} blank; {} in {:.2} s ({:.1} MB/s, {:.0} events/s)",
             t.lines,
-            self.this_written,
+            self.written,
             t.rejected,
             t.blank,
             human_bytes(t.bytes_in),
@@ -146,22 +125,21 @@ impl Stats {
             self.mb_per_s,
             self.events_per_s
         );
-        if self.sources.len() > 1 && !self.with_rejects.is_empty() {
-            let with: Vec<String> = self
-                .with_rejects
-                .iter()
-                .map(|(name, n)| format!("{} ({n})", terminal_safe(name)))
-                .collect();
+        let with: Vec<String> = self
+            .sources
+            .iter()
+            .filter_map(|v| {
+                let n = v["rejected"].as_u64().filter(|&n| n > 0)?;
+                Some(format!("{} ({n})", terminal_safe(v["source"].as_str()?)))
+            })
+            .collect();
+        if self.sources.len() > 1 && !with.is_empty() {
             s.push_str(&format!("\nteamlog: rejects in {}", with.join(", ")));
         }
         if !self.skipped_sources.is_empty() {
-            let rejected = if self.skipped_rejected > 0 {
-                format!(", with {} rejected lines", self.skipped_rejected)
-            } else {
-                String::new()
-            };
+            // Their counts are in the line above, as in --stats.
             s.push_str(&format!(
-                "\nteamlog: skipped {} inputs done by an earlier run{rejected} (--stats and --rejects include them; --force redoes them)",
+                "\nteamlog: skipped {} inputs whose output already exists (--force redoes them)",
                 self.skipped_sources.len()
             ));
         }

@@ -665,3 +665,19 @@ proptest! {
         prop_assert_eq!(done, once);
     }
 }
+
+#[test]
+fn an_error_says_its_cause_once_without_os_error_numbers() {
+    let d = tempdir();
+    let schema = d.path().join("bad.yml");
+    std::fs::write(&schema, "foo: 1\n").unwrap();
+    let o = run(&["--schema", s(&schema)], b"");
+    let err = stderr(&o);
+    assert_eq!(code(&o), 2);
+    assert_eq!(err.matches("missing field").count(), 1, "{err}");
+    let o = run(&["--schema", s(d.path())], b"");
+    let err = stderr(&o);
+    assert_eq!(code(&o), 2);
+    assert!(err.contains(s(d.path())), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+}
