@@ -150,7 +150,11 @@ pub fn check(
             }
         }
         for target in t.targets {
-            let tr = resolve(target);
+            // One resolution of the directory, not one per file.
+            let tr = match target.strip_prefix(t.dir) {
+                Ok(rel) => real.join(rel),
+                Err(_) => resolve(target),
+            };
             if let Some(other) = claimed.get(&tr) {
                 anyhow::bail!(
                     "{other} is also the file {} that --output-dir writes; give it another path",

@@ -63,7 +63,8 @@ pub struct FilterArgs {
     #[arg(long, value_enum, default_value_t = Compress::None, value_name = "KIND", requires = "output_dir")]
     pub compress: Compress,
 
-    /// With --output-dir: process inputs even when their output exists.
+    /// With --output-dir: process inputs again even when an earlier run did
+    /// them (their record in DIR/_teamlog/ exists).
     #[arg(long, requires = "output_dir")]
     pub force: bool,
 
