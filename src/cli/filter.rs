@@ -468,7 +468,9 @@ fn plan_output_dir(
     for s in sources {
         let t = output_dir::output_path(dir, s, compress);
         let key = manifest::key(&s.rel);
-        for claim in [t.display().to_string(), format!("record {key}")] {
+        // Paths compared as bytes: names that are not UTF-8 stay distinct.
+        let record = std::ffi::OsString::from(format!("\0record {key}"));
+        for claim in [t.clone().into_os_string(), record] {
             if let Some(other) = seen.insert(claim.clone(), s.name.clone()) {
                 anyhow::bail!(
                     "{} and {} would both write {} under --output-dir; rename one or run them separately",

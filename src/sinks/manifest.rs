@@ -55,13 +55,60 @@ pub fn key(rel: &Path) -> String {
     out
 }
 
+/// A file's path relative to the output directory as a record lists it:
+/// the path as text, with `%` and any bytes that are not UTF-8 written
+/// `%XX`, so every name (non-UTF-8 ones included) reads back exactly.
+pub fn file_entry(rel: &Path) -> String {
+    let mut out = String::new();
+    for chunk in rel.as_os_str().as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '%' {
+                out.push_str("%25");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The path a record's file entry names (the inverse of [`file_entry`]).
+pub fn entry_path(entry: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    let b = entry.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = (b[i] == b'%')
+            .then(|| b.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(v) => {
+                out.push(v);
+                i += 3;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    PathBuf::from(std::ffi::OsString::from_vec(out))
+}
+
 /// What the record of a finished source holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     /// The source's per-source stats entry, exactly as `--stats` writes it
     /// in `sources[]`.
     pub stats: serde_json::Value,
-    /// The files it wrote, relative to the output directory, sorted.
+    /// The files it wrote, relative to the output directory, sorted, as
+    /// [`file_entry`] writes them.
     pub files: Vec<String>,
 }
 
@@ -118,7 +165,10 @@ impl Manifest {
     pub fn done(&self, key: &str) -> Option<Record> {
         let bytes = std::fs::read(self.record_path(key)).ok()?;
         let rec: Record = serde_json::from_slice(&bytes).ok()?;
-        let files_there = rec.files.iter().all(|f| self.dir.join(f).is_file());
+        let files_there = rec
+            .files
+            .iter()
+            .all(|f| self.dir.join(entry_path(f)).is_file());
         let rejects_there = rec.rejected() == 0 || self.rejects_path(key).is_file();
         (files_there && rejects_there).then_some(rec)
     }
@@ -226,7 +276,7 @@ impl SourceBook {
         if let Some(old) = old {
             for f in old.files.iter().filter(|f| !files.contains(f)) {
                 if !f.split('/').any(|c| c == ".." || c.is_empty()) {
-                    remove_if_there(&self.manifest.dir.join(f))?;
+                    remove_if_there(&self.manifest.dir.join(entry_path(f)))?;
                 }
             }
         }
@@ -383,6 +433,15 @@ mod tests {
         let lossy = Path::new("\u{fffd}.json");
         assert_ne!(key(bad), key(lossy));
         assert_eq!(key(bad), "%FF.json");
+    }
+
+    #[test]
+    fn file_entries_read_back_exactly() {
+        for raw in [&b"2024/a.ndjson"[..], b"100%/x\xff.ndjson", b"%41"] {
+            let p = Path::new(OsStr::from_bytes(raw));
+            assert_eq!(entry_path(&file_entry(p)), p, "{raw:?}");
+        }
+        assert_eq!(file_entry(Path::new("a/b.ndjson")), "a/b.ndjson");
     }
 
     fn totals(rejected: u64) -> SourceTotals {

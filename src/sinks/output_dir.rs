@@ -32,24 +32,26 @@ impl Compress {
 /// The output path of `src` under `dir`: its relative path with compression and
 /// JSON extensions replaced (`2024/01/a.json.gz` -> `2024/01/a.ndjson[.gz|.zst]`).
 pub fn output_path(dir: &Path, src: &Source, compress: Compress) -> PathBuf {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
     let rel = &src.rel;
-    let mut name = rel
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "stdin".into());
+    // Bytes, not text: a name that is not UTF-8 keeps its bytes.
+    let mut name: &[u8] = rel.file_name().map(|n| n.as_bytes()).unwrap_or(b"stdin");
     for ext in [".gz", ".gzip", ".zst", ".zstd"] {
-        if let Some(n) = name.strip_suffix(ext) {
-            name = n.to_string();
+        if let Some(n) = name.strip_suffix(ext.as_bytes()) {
+            name = n;
             break;
         }
     }
     for ext in [".ndjson", ".jsonl", ".json", ".log", ".txt"] {
-        if let Some(n) = name.strip_suffix(ext) {
-            name = n.to_string();
+        if let Some(n) = name.strip_suffix(ext.as_bytes()) {
+            name = n;
             break;
         }
     }
-    let name = format!("{name}.{}", compress.extension());
+    let mut name = name.to_vec();
+    name.push(b'.');
+    name.extend_from_slice(compress.extension().as_bytes());
+    let name = std::ffi::OsString::from_vec(name);
     match rel.parent() {
         Some(p) => dir.join(p).join(name),
         None => dir.join(name),
@@ -160,7 +162,7 @@ impl Sink for OutputDir {
         out.commit()?;
         let path = &self.targets[source];
         let rel = path.strip_prefix(&self.dir).unwrap_or(path);
-        self.committed = Some(rel.to_string_lossy().into_owned());
+        self.committed = Some(super::manifest::file_entry(rel));
         Ok(())
     }
 

@@ -20,7 +20,7 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// Two valid events and one reject, named so lines differ between files.
+/// Two valid events and one reject whose raw text names the file (`tag`).
 fn content(tag: &str) -> String {
     format!(
         "{}\n{{\"broken {tag}\n{}\n",
@@ -680,4 +680,31 @@ fn an_error_says_its_cause_once_without_os_error_numbers() {
     assert_eq!(code(&o), 2);
     assert!(err.contains(s(d.path())), "{err}");
     assert!(!err.contains("os error"), "{err}");
+}
+
+#[test]
+fn names_that_are_not_utf8_keep_distinct_outputs_and_records() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = tempdir();
+    let t = d.path().join("T");
+    std::fs::create_dir_all(&t).unwrap();
+    // A name with a stray byte, and the name a lossy conversion makes of it.
+    let raw = std::ffi::OsStr::from_bytes(b"\xff.ndjson");
+    std::fs::write(t.join(raw), content("raw")).unwrap();
+    std::fs::write(t.join("\u{fffd}.ndjson"), content("lossy").repeat(2)).unwrap();
+    let out = d.path().join("out");
+    let args = ["-q", "-r", s(&t), "--output-dir", s(&out)];
+    let o = run_repro(&args, b"");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let events = |name: &std::ffi::OsStr| {
+        std::fs::read_to_string(out.join(name))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(events(raw), 2);
+    assert_eq!(events("\u{fffd}.ndjson".as_ref()), 4);
+    // Both are done: a rerun skips them.
+    let o = run_repro(&["-r", s(&t), "--output-dir", s(&out)], b"");
+    assert!(stderr(&o).contains("skipped 2 inputs"), "{}", stderr(&o));
 }
