@@ -12,6 +12,7 @@ mod golden;
 mod input;
 mod invariants;
 mod output;
+mod outputs;
 mod properties;
 mod pull;
 mod rejects;
