@@ -98,6 +98,10 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
     let mut envelope: Option<&'de RawValue> = None;
     let mut events_seen = false;
     let mut api_error = false;
+    // At the top of a line: some key that no API envelope has was seen, so an
+    // `events` array beside it makes the object ambiguous.
+    let watch_envelope = level.root && level.envelope_ok;
+    let mut event_keys = false;
 
     let mut hint = 0;
     while let Some(key) = map.next_key_seed(KeySeed { plan, hint })? {
@@ -105,6 +109,12 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
             Key::Declared(i) => {
                 hint = i + 1;
                 let f = &plan.fields[i];
+                if watch_envelope && !is_envelope_key(&f.name) {
+                    if envelope.is_some() {
+                        return Err(sc.fail(InvalidKind::AmbiguousEnvelope));
+                    }
+                    event_keys = true;
+                }
                 if seen.get(i) {
                     let e = sc.fail(InvalidKind::Duplicate);
                     return Err(sc.locate(e, f.column.as_str()));
@@ -138,6 +148,12 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
                 }
             }
             Key::Tag => {
+                if watch_envelope {
+                    if envelope.is_some() {
+                        return Err(sc.fail(InvalidKind::AmbiguousEnvelope));
+                    }
+                    event_keys = true;
+                }
                 if undeclared_tag.is_some() {
                     let e = sc.fail(InvalidKind::Duplicate);
                     return Err(sc.locate(e, "_tag"));
@@ -145,7 +161,7 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
                 undeclared_tag = Some(map.next_value()?);
             }
             Key::Other(k) => {
-                if level.root && level.envelope_ok && k == "events" {
+                if watch_envelope && k == "events" {
                     // Two `events` members: whichever a reader kept, the
                     // other's events would vanish without a trace.
                     if events_seen {
@@ -155,9 +171,20 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
                     events_seen = true;
                     let raw: &'de RawValue = map.next_value()?;
                     if raw.get().starts_with('[') {
+                        if event_keys {
+                            return Err(sc.fail(InvalidKind::AmbiguousEnvelope));
+                        }
                         envelope = Some(raw);
                     }
-                } else if level.root && (k == "error_summary" || k == "error") {
+                    continue;
+                }
+                if watch_envelope && !is_envelope_key(&k) {
+                    if envelope.is_some() {
+                        return Err(sc.fail(InvalidKind::AmbiguousEnvelope));
+                    }
+                    event_keys = true;
+                }
+                if level.root && (k == "error_summary" || k == "error") {
                     api_error = true;
                     map.next_value::<IgnoredAny>()?;
                 } else if level.wire && plan.has_object_fields {
@@ -182,17 +209,17 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
     // is absent, so the undeclared keys are that member's fields.
     if !deferred.is_empty() {
         let member = {
-            let tag: Option<&str> = match (tag_piece, undeclared_tag) {
+            let tag: Option<Cow<'_, str>> = match (tag_piece, undeclared_tag) {
                 (Some(p), _) => {
                     let pc = sc.pieces[p];
                     let f = &plan.fields[pc.field as usize];
                     let v = &sc.arena[pc.start as usize + f.key_prefix.len()..pc.end as usize];
-                    std::str::from_utf8(v).ok().and_then(unquote)
+                    std::str::from_utf8(v).ok().and_then(tag_text)
                 }
-                (None, Some(raw)) => unquote(raw.get()),
+                (None, Some(raw)) => tag_text(raw.get()),
                 (None, None) => None,
             };
-            tag.and_then(|t| plan.lookup(t)).filter(|&j| {
+            tag.and_then(|t| plan.lookup(&t)).filter(|&j| {
                 !seen.get(j) && matches!(plan.fields[j].value.ty, FieldType::Object(_))
             })
         };
@@ -262,11 +289,19 @@ pub(super) fn finish_object(sc: &mut Scratch, start: usize, base: usize) {
     sc.pieces.truncate(base);
 }
 
-/// The content of a JSON string literal without escapes, else `None`.
-pub(super) fn unquote(s: &str) -> Option<&str> {
-    s.strip_prefix('"')?
-        .strip_suffix('"')
-        .filter(|c| !c.contains('\\'))
+/// A tag's value: the content of a JSON string literal, unescaped (so
+/// `"gr\u006fup"` names `group` as `"group"` does), else `None`.
+pub(super) fn tag_text(s: &str) -> Option<Cow<'_, str>> {
+    let inner = s.strip_prefix('"')?.strip_suffix('"')?;
+    if !has_backslash(inner.as_bytes()) {
+        return Some(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(s).ok().map(Cow::Owned)
+}
+
+/// The top-level keys of a Dropbox API response page.
+fn is_envelope_key(k: &str) -> bool {
+    matches!(k, "events" | "cursor" | "has_more")
 }
 
 /// The undeclared keys of an object, replayed as the fields of an inlined
@@ -449,10 +484,16 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Presence, E> {
+        if self.v.embedded_json {
+            return self.embedded(s);
+        }
         // Stone's compact union: "logins" means {".tag": "logins"}.
         if let FieldType::Object(plan) = &self.v.ty {
             if plan.compact_union && self.wire {
                 let f = &plan.fields[plan.tag_field.expect("compact unions have a tag")];
+                if let Some(rule) = &f.value.validate {
+                    validate(rule, s, self.sc)?;
+                }
                 let start = self.sc.arena.len();
                 self.sc.arena.extend_from_slice(&f.key_prefix);
                 write_json_str(&mut self.sc.arena, s);
@@ -485,6 +526,41 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
 }
 
 impl ValueSeed<'_, '_> {
+    /// An `isEmbeddedJSON` object or array given as a string: the string is
+    /// read as JSON against the same plan. It must hold an object or array
+    /// (not another string), so a value is unwrapped once, never in a loop.
+    #[cold]
+    fn embedded<E: de::Error>(self, s: &str) -> Result<Presence, E> {
+        let expected = match self.v.ty {
+            FieldType::Array(_) => "array",
+            _ => "object",
+        };
+        let opens = match self.v.ty {
+            FieldType::Array(_) => b'[',
+            _ => b'{',
+        };
+        let first = s
+            .bytes()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+        if first != Some(opens) {
+            let got = format!("a string holding {}", type_name(s.trim_start()));
+            return Err(type_error(self.sc, expected, got));
+        }
+        let sc = self.sc;
+        let mut de = serde_json::Deserializer::from_str(s);
+        let seed = ValueSeed {
+            v: self.v,
+            sc: &mut *sc,
+            wire: self.wire,
+        };
+        match seed.deserialize(&mut de).and_then(|p| de.end().map(|()| p)) {
+            Ok(p) => Ok(p),
+            // A reason of ours (a field inside failed) travels on as it is.
+            Err(e) if sc.error.is_some() => Err(E::custom(e)),
+            Err(e) => Err(embedded_error(&e, sc)),
+        }
+    }
+
     #[cold]
     fn mismatch<E: de::Error>(self, got: String) -> E {
         let expected = match self.v.ty {
