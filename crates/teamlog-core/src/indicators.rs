@@ -270,18 +270,45 @@ impl IndicatorKind {
         }
     }
 
+    /// For the kinds that keep a value whole or drop it (most values, and
+    /// all of Dropbox's), which: `Some(Some(column))` keeps `v`,
+    /// `Some(None)` drops it, `None` means [`scan`](Self::scan) decides.
+    #[inline(always)]
+    fn whole(self, v: &str) -> Option<Option<Bucket>> {
+        Some(match self {
+            IndicatorKind::Ip => is_ip(v).then_some(Bucket::IpAddresses),
+            IndicatorKind::Email => v.contains('@').then_some(Bucket::Emails),
+            IndicatorKind::Username => Some(Bucket::Usernames),
+            IndicatorKind::TraceId => Some(Bucket::TraceIds),
+            IndicatorKind::AwsTag => Some(Bucket::AwsTags),
+            IndicatorKind::ActorId => Some(Bucket::ActorIds),
+            IndicatorKind::AwsAccountId => is_account_id(v).then_some(Bucket::AwsAccountIds),
+            IndicatorKind::AwsInstanceId => v.starts_with("i-").then_some(Bucket::AwsInstanceIds),
+            _ => return None,
+        })
+    }
+
     /// Calls `put` for every value this kind takes out of `v` (already
     /// trimmed and non-empty), with the column it lands in. A value `put`
     /// gets is `v` itself, a slice of it, or (hashes in upper case, `xn--`
     /// domains) a rewritten copy.
-    #[inline]
     pub fn scan<'v>(self, v: &'v str, put: &mut impl FnMut(Bucket, Cow<'v, str>)) {
         let same = Cow::Borrowed(v);
+        if let Some(keep) = self.whole(v) {
+            if let Some(b) = keep {
+                put(b, same);
+            }
+            return;
+        }
         match self {
-            IndicatorKind::Ip if is_ip(v) => put(Bucket::IpAddresses, same),
-            IndicatorKind::Email if v.contains('@') => put(Bucket::Emails, same),
-            IndicatorKind::Username => put(Bucket::Usernames, same),
-            IndicatorKind::Ip | IndicatorKind::Email => {}
+            IndicatorKind::Ip
+            | IndicatorKind::Email
+            | IndicatorKind::Username
+            | IndicatorKind::TraceId
+            | IndicatorKind::AwsTag
+            | IndicatorKind::ActorId
+            | IndicatorKind::AwsAccountId
+            | IndicatorKind::AwsInstanceId => unreachable!("kept or dropped whole"),
             IndicatorKind::Domain => put(Bucket::DomainNames, domain(v)),
             IndicatorKind::Hostname => host(v, put),
             IndicatorKind::Url => {
@@ -298,20 +325,7 @@ impl IndicatorKind {
             IndicatorKind::Md5 => put_some(put, Bucket::Md5Hashes, hash(v, 32)),
             IndicatorKind::Sha1 => put_some(put, Bucket::Sha1Hashes, hash(v, 40)),
             IndicatorKind::Sha256 => put_some(put, Bucket::Sha256Hashes, hash(v, 64)),
-            IndicatorKind::TraceId => put(Bucket::TraceIds, same),
-            IndicatorKind::AwsAccountId => {
-                if is_account_id(v) {
-                    put(Bucket::AwsAccountIds, same)
-                }
-            }
-            IndicatorKind::AwsInstanceId => {
-                if v.starts_with("i-") {
-                    put(Bucket::AwsInstanceIds, same)
-                }
-            }
             IndicatorKind::AwsArn => arn(v, put),
-            IndicatorKind::AwsTag => put(Bucket::AwsTags, same),
-            IndicatorKind::ActorId => put(Bucket::ActorIds, same),
             IndicatorKind::Mac => {
                 let hex: String = v
                     .chars()
@@ -451,6 +465,13 @@ impl Collector {
         let mut stored: Option<(u32, u32)> = None;
         let (text, items) = (&mut self.text, &mut self.items);
         for &k in kinds {
+            if let Some(keep) = k.whole(v) {
+                if let Some(b) = keep {
+                    let (s, e) = *stored.get_or_insert_with(|| push(text, v));
+                    items.push(Item::new(b, v.as_bytes(), s, e, escape));
+                }
+                continue;
+            }
             k.scan(v, &mut |b, found| {
                 let whole = found.as_ptr() == v.as_ptr() && found.len() == v.len();
                 let (s, e) = match (&found, whole) {

@@ -98,10 +98,10 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
     let mut envelope: Option<&'de RawValue> = None;
     let mut events_seen = false;
     let mut api_error = false;
-    // At the top of a line: some key that no API envelope has was seen, so an
-    // `events` array beside it makes the object ambiguous.
-    let watch_envelope = level.root && level.envelope_ok;
-    let mut event_keys = false;
+    // At the top of a line: an undeclared key that no API envelope has (the
+    // declared ones are in `seen`), which with an `events` array makes the
+    // object ambiguous.
+    let mut other_keys = false;
 
     let mut hint = 0;
     while let Some(key) = map.next_key_seed(KeySeed { plan, hint })? {
@@ -109,12 +109,6 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
             Key::Declared(i) => {
                 hint = i + 1;
                 let f = &plan.fields[i];
-                if watch_envelope && !is_envelope_key(&f.name) {
-                    if envelope.is_some() {
-                        return Err(sc.fail(InvalidKind::AmbiguousEnvelope));
-                    }
-                    event_keys = true;
-                }
                 if seen.get(i) {
                     let e = sc.fail(InvalidKind::Duplicate);
                     return Err(sc.locate(e, f.column.as_str()));
@@ -148,12 +142,6 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
                 }
             }
             Key::Tag => {
-                if watch_envelope {
-                    if envelope.is_some() {
-                        return Err(sc.fail(InvalidKind::AmbiguousEnvelope));
-                    }
-                    event_keys = true;
-                }
                 if undeclared_tag.is_some() {
                     let e = sc.fail(InvalidKind::Duplicate);
                     return Err(sc.locate(e, "_tag"));
@@ -161,7 +149,7 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
                 undeclared_tag = Some(map.next_value()?);
             }
             Key::Other(k) => {
-                if watch_envelope && k == "events" {
+                if level.root && level.envelope_ok && k == "events" {
                     // Two `events` members: whichever a reader kept, the
                     // other's events would vanish without a trace.
                     if events_seen {
@@ -171,19 +159,11 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
                     events_seen = true;
                     let raw: &'de RawValue = map.next_value()?;
                     if raw.get().starts_with('[') {
-                        if event_keys {
-                            return Err(sc.fail(InvalidKind::AmbiguousEnvelope));
-                        }
                         envelope = Some(raw);
                     }
                     continue;
                 }
-                if watch_envelope && !is_envelope_key(&k) {
-                    if envelope.is_some() {
-                        return Err(sc.fail(InvalidKind::AmbiguousEnvelope));
-                    }
-                    event_keys = true;
-                }
+                other_keys |= level.root && k != "cursor" && k != "has_more";
                 if level.root && (k == "error_summary" || k == "error") {
                     api_error = true;
                     map.next_value::<IgnoredAny>()?;
@@ -197,6 +177,12 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
     }
 
     if let Some(raw) = envelope {
+        // An envelope has no keys but `events`, `cursor` and `has_more`.
+        let event_field = (0..plan.fields.len())
+            .any(|i| seen.get(i) && !matches!(plan.fields[i].name.as_str(), "cursor" | "has_more"));
+        if other_keys || undeclared_tag.is_some() || event_field {
+            return Err(sc.fail(InvalidKind::AmbiguousEnvelope));
+        }
         sc.arena.truncate(start);
         sc.pieces.truncate(base);
         return Ok(Special::Envelope(raw));
@@ -297,11 +283,6 @@ pub(super) fn tag_text(s: &str) -> Option<Cow<'_, str>> {
         return Some(Cow::Borrowed(inner));
     }
     serde_json::from_str::<String>(s).ok().map(Cow::Owned)
-}
-
-/// The top-level keys of a Dropbox API response page.
-fn is_envelope_key(k: &str) -> bool {
-    matches!(k, "events" | "cursor" | "has_more")
 }
 
 /// The undeclared keys of an object, replayed as the fields of an inlined
