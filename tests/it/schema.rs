@@ -102,6 +102,13 @@ fn time_formats_are_tried_in_order() {
         "{err}"
     );
 
+    // A format teamlog does not have is named once, with the line.
+    let err = schema_error(&format!(
+        "{HEAD}  - name: t\n    type: timestamp\n    timeFormats: [\"%Y-%m-%d\"]\n"
+    ));
+    assert_eq!(err.matches("unknown variant").count(), 1, "{err}");
+    assert!(err.contains("line 6") && err.contains("unix_ms"), "{err}");
+
     let err = schema_error(&format!(
         "{HEAD}  - name: t\n    type: timestamp\n    timeFormat: unix\n    timeFormats: [unix]\n"
     ));

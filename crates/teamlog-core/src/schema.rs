@@ -18,10 +18,12 @@ pub const MAX_FIELDS_PER_OBJECT: usize = 256;
 /// A schema file could not be used. The message names the file, where, and what.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
-    #[error("{origin}: {source}")]
+    /// Not a `source` of the error: its text is already in the message, and
+    /// a chain printer would say it twice.
+    #[error("{origin}: {error}")]
     Yaml {
         origin: String,
-        source: serde_norway::Error,
+        error: serde_norway::Error,
     },
     #[error("{origin}: field {path}: {problem}")]
     Field {
@@ -582,7 +584,7 @@ impl Plan {
                 },
                 None => SchemaError::Yaml {
                     origin: origin.to_string(),
-                    source,
+                    error: source,
                 },
             })?;
         if let Some(p) = &file.parser {
