@@ -1,4 +1,4 @@
-//! The hot path, piece by piece, in bytes per second (issue 3, part 2).
+//! The hot path, piece by piece, in bytes per second.
 //!
 //! - `event`: the per-line transform on a realistic ~4 MB sample
 //!   (`teamlog generate --seed 1`), next to the parse-only ceiling of the same

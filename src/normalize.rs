@@ -2,6 +2,7 @@
 //! `pull --normalize`: the schema, row ids, parse time, source id and label,
 //! and the rejects file; turned here into the engine's [`Transformer`].
 
+use crate::cli::heading;
 use crate::cli::values::parse_timestamp;
 use clap::Args;
 use std::path::PathBuf;
@@ -36,37 +37,39 @@ pub struct NormalizeArgs {
     /// strictly: an unknown key is an error. Keys supported: name, type,
     /// required, description, fields, element, timeFormat, timeFormats,
     /// isEventTime, indicators, validate (allow/deny), isEmbeddedJSON.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = heading::NORMALIZATION)]
     pub schema: Option<PathBuf>,
 
     /// How p_row_id is made: `sequential` is unique within the run (Panther's
     /// layout); `content` is a hash of the normalized event, so reruns agree and
     /// exact duplicates share one id.
-    #[arg(long, value_enum, default_value_t = RowIdArg::Sequential, value_name = "MODE")]
+    #[arg(long, value_enum, default_value_t = RowIdArg::Sequential, value_name = "MODE", help_heading = heading::NORMALIZATION)]
     pub row_id: RowIdArg,
 
-    /// Pin p_parse_time (RFC 3339, e.g. 2024-01-01T00:00:00Z) instead of the
-    /// run's start. With --row-id content the output is then reproducible.
-    #[arg(long, value_name = "TIMESTAMP", value_parser = parse_timestamp)]
+    /// Pin p_parse_time [default: the run's start]: RFC 3339
+    /// (2024-01-01T00:00:00Z), a date (2024-01-01, midnight UTC) or a duration
+    /// back from now (7d), as `pull --start` takes them. With --row-id content
+    /// the output is then reproducible.
+    #[arg(long, value_name = "TIME", value_parser = parse_timestamp, help_heading = heading::NORMALIZATION)]
     pub parse_time: Option<Timestamp>,
 
     /// Set p_source_id on every event.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help_heading = heading::NORMALIZATION)]
     pub source_id: Option<String>,
 
     /// Set p_source_label on every event.
-    #[arg(long, value_name = "LABEL")]
+    #[arg(long, value_name = "LABEL", help_heading = heading::NORMALIZATION)]
     pub source_label: Option<String>,
 
     /// Set p_source_label to each event's input path (`-` for stdin), so mixed
     /// archives stay traceable.
-    #[arg(long, conflicts_with = "source_label")]
+    #[arg(long, conflicts_with = "source_label", help_heading = heading::NORMALIZATION)]
     pub source_label_from_path: bool,
 
     /// Write one JSON record per rejected line (or envelope element) to FILE:
     /// source, line, index, error, and the exact raw text (raw_base64 when it
     /// is not UTF-8).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = heading::OUTPUT)]
     pub rejects: Option<PathBuf>,
 }
 

@@ -4,6 +4,7 @@
 
 mod adversarial;
 mod batch;
+mod cli;
 mod common;
 mod differential;
 mod faults;
@@ -11,6 +12,7 @@ mod golden;
 mod input;
 mod invariants;
 mod output;
+mod outputs;
 mod properties;
 mod pull;
 mod rejects;

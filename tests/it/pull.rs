@@ -1,6 +1,6 @@
 //! `teamlog auth` and `teamlog pull` against a fake Dropbox on 127.0.0.1.
 //!
-//! The fake implements the contract in shared/DROPBOX_API.md: the token endpoint
+//! The fake implements the API as docs/pull.md describes it: the token endpoint
 //! (authorization code with PKCE, refresh token), the authorize page (redirects with
 //! the code), `get_events` and `continue` with a cursor that changes on every
 //! response, empty pages with `has_more`, filters and time ranges, and injected

@@ -1,5 +1,5 @@
 //! Indicators: the `p_any_*` columns Panther fills from fields that carry
-//! `indicators:` in the schema (SPEC §5).
+//! `indicators:` in the schema (docs/CONTRACT.md §5).
 //!
 //! This module owns the one kind → column table ([`IndicatorKind::buckets`]),
 //! the rule by which each kind takes values out of a field (trimmed, then
@@ -34,8 +34,8 @@ pub enum IndicatorKind {
 }
 
 /// The output column a value lands in. The order of the variants is the order of
-/// the columns in the output: SPEC §5 names ip, email and username first, the
-/// rest follow in the order of docs/schema.md.
+/// the columns in the output: docs/CONTRACT.md §5 names ip, email and
+/// username first, the rest follow in the order of docs/schema.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum Bucket {
@@ -380,7 +380,7 @@ fn arn<'v>(v: &'v str, put: &mut impl FnMut(Bucket, Cow<'v, str>)) {
     }
 }
 
-/// Trims what SPEC §5 trims: Unicode white space at both ends.
+/// Trims what docs/CONTRACT.md §5 trims: Unicode white space at both ends.
 #[inline]
 pub fn trim(v: &str) -> &str {
     // Printable ASCII at both ends (nearly every value) is not white space;

@@ -1,4 +1,4 @@
-//! The schema is data (SPEC §1): a Panther-style YAML log schema is read here and
+//! The schema is data (docs/CONTRACT.md §1): a Panther-style YAML log schema is read here and
 //! compiled into a [`Plan`], the tree the transform walks for every event.
 //!
 //! Compiling once means the hot path never looks at YAML, strings of type names,
@@ -345,7 +345,7 @@ pub struct Plan {
     pub buckets: Vec<Bucket>,
     /// The YAML text it was compiled from.
     pub source_text: String,
-    /// Whether this is the Dropbox schema, to which the wire adapters apply (SPEC §3).
+    /// Whether this is the Dropbox schema, to which the wire adapters apply (docs/CONTRACT.md §3).
     pub dropbox_wire: bool,
 }
 

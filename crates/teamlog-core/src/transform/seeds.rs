@@ -191,7 +191,7 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
         return Err(sc.fail(InvalidKind::ApiError));
     }
 
-    // Inlined union member (SPEC §3): the tag names a declared object field that
+    // Inlined union member (docs/CONTRACT.md §3): the tag names a declared object field that
     // is absent, so the undeclared keys are that member's fields.
     if !deferred.is_empty() {
         let member = {
