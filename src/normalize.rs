@@ -33,7 +33,10 @@ impl From<RowIdArg> for RowIdMode {
 #[derive(Args, Debug, Clone)]
 pub struct NormalizeArgs {
     /// Use this Panther-style YAML schema instead of the embedded
-    /// Dropbox.TeamEvent one (see `teamlog schema` for the format).
+    /// Dropbox.TeamEvent one (see `teamlog schema` for the format). Read
+    /// strictly: an unknown key is an error. Keys supported: name, type,
+    /// required, description, fields, element, timeFormat, timeFormats,
+    /// isEventTime, indicators, validate (allow/deny), isEmbeddedJSON.
     #[arg(long, value_name = "FILE", help_heading = heading::NORMALIZATION)]
     pub schema: Option<PathBuf>,
 

@@ -18,3 +18,4 @@ mod pull;
 mod rejects;
 mod resources;
 mod runs;
+mod schema;
