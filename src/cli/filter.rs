@@ -26,14 +26,27 @@ use teamlog_core::transform::Transformer;
 /// The normalizing filter's flags.
 #[derive(Args, Debug, Clone)]
 pub struct FilterArgs {
-    /// Input files, read in order; `-` or none reads stdin. Plain, gzip
-    /// (all members) or zstd, detected from the first bytes.
+    /// Input files, read in order; `-` or none reads stdin (`-` may be
+    /// given once: naming it twice is a usage error). A FIFO or device named
+    /// here is read. Formats are told by their first bytes, never the name:
+    /// plain UTF-8 (a leading byte order mark dropped), gzip (every member;
+    /// zero padding after the last is ignored) and zstd (skippable frames
+    /// too, as pzstd writes). xz, bzip2, lz4, zip, 7z and UTF-16/UTF-32
+    /// text are recognised and fail that input with the command that
+    /// converts it (exit 2); the other inputs are still read.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Read the files under directory arguments, sorted by path.
+    /// Read the regular files under directory arguments, sorted by path.
+    /// FIFOs, sockets and devices under them are reported and skipped
+    /// without being opened; symlinks too, unless -L.
     #[arg(short = 'r', long)]
     pub recursive: bool,
+
+    /// With -r: follow symlinks under directory arguments (a symlink loop is
+    /// reported and not entered).
+    #[arg(short = 'L', long, requires = "recursive")]
+    pub follow: bool,
 
     /// Write events to FILE instead of stdout. The file is written beside FILE
     /// under a temporary name and renamed when the run succeeds, so a failed
@@ -136,7 +149,19 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
     let transformer = args
         .normalize
         .transformer(args.max_line_bytes, args.reject_notes())?;
-    let sources = framing::expand(&args.files, args.recursive)?;
+    let inputs = framing::expand_with(
+        &args.files,
+        framing::WalkOptions {
+            recursive: args.recursive,
+            follow: args.follow,
+        },
+    )?;
+    if !args.quiet {
+        for s in &inputs.skipped {
+            eprintln!("teamlog: {}", sanitize(s));
+        }
+    }
+    let sources = inputs.sources;
     let (sources, mut outputs) = open_outputs(args, sources)?;
     let tally = run_pipeline(args, &transformer, &sources, &mut outputs)?;
     let skipped = commit(outputs)?;

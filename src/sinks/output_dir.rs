@@ -31,24 +31,27 @@ impl Compress {
 /// The output path of `src` under `dir`: its relative path with compression and
 /// JSON extensions replaced (`2024/01/a.json.gz` -> `2024/01/a.ndjson[.gz|.zst]`).
 pub fn output_path(dir: &Path, src: &Source, compress: Compress) -> PathBuf {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
     let rel = &src.rel;
-    let mut name = rel
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "stdin".into());
+    // On the name's bytes, so a name that is not UTF-8 keeps its own bytes
+    // (two such names never collapse into one).
+    let mut name: &[u8] = rel.file_name().map_or(b"stdin", |n| n.as_bytes());
     for ext in [".gz", ".gzip", ".zst", ".zstd"] {
-        if let Some(n) = name.strip_suffix(ext) {
-            name = n.to_string();
+        if let Some(n) = name.strip_suffix(ext.as_bytes()) {
+            name = n;
             break;
         }
     }
     for ext in [".ndjson", ".jsonl", ".json", ".log", ".txt"] {
-        if let Some(n) = name.strip_suffix(ext) {
-            name = n.to_string();
+        if let Some(n) = name.strip_suffix(ext.as_bytes()) {
+            name = n;
             break;
         }
     }
-    let name = format!("{name}.{}", compress.extension());
+    let mut name = name.to_vec();
+    name.push(b'.');
+    name.extend_from_slice(compress.extension().as_bytes());
+    let name = std::ffi::OsString::from_vec(name);
     match rel.parent() {
         Some(p) => dir.join(p).join(name),
         None => dir.join(name),

@@ -1,29 +1,49 @@
 //! Framing: sources in, numbered chunks of whole lines out (SPEC §2).
 //!
-//! This module owns opening inputs (files, stdin, directories with `-r`),
-//! detecting compression by magic bytes (gzip with all members, zstd), the
-//! byte order mark, and cutting each decompressed stream into chunks that end
-//! at a newline, in the manner of ripgrep's line buffer. A line longer than
-//! `--max-line-bytes` is never held whole: its first bytes are kept for the
-//! reject record and the rest is read past in small blocks.
+//! This module owns reading one source: opening it, choosing the decoder by
+//! its first bytes (`detect`), the UTF-8 byte order mark, and cutting the
+//! decompressed stream into chunks that end at a newline, in the manner of
+//! ripgrep's line buffer. Which sources a run reads is `walk`'s.
+//!
+//! Memory per reader is bounded by the settings, not the input: a chunk
+//! buffer grows from 64 KiB only as far as `--chunk-size` (so a small file
+//! costs a small buffer), or, for one line longer than a chunk, to
+//! `--max-line-bytes`. A longer line is never held whole: its first bytes
+//! are kept for the reject record and the rest is read past in small blocks.
+//!
+//! A read that fails (a truncated gzip file, an I/O error) ends the source.
+//! Every line before the failure is delivered; the torn end of the line the
+//! failure cut is not a line: it is named, with its byte count, in the
+//! failure, which gives the number of the last complete line.
+
+mod detect;
+mod walk;
+
+pub use detect::{
+    detect, identify, needs_more, shell_word, Compression, Format, GzipMembers, Unsupported,
+    UnsupportedFormat, GZIP_MAGIC, MAGIC_MAX, ZSTD_MAGIC,
+};
+pub use walk::{expand, expand_with, InputError, Inputs, WalkOptions};
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Gzip's magic bytes.
-pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-/// Zstandard's magic bytes.
-pub const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The first size a chunk buffer is given; it doubles up to the chunk size
+/// only while a source has more to give.
+const FIRST_FILL: usize = 64 << 10;
 
 /// One input as the user named it.
 #[derive(Clone, Debug)]
 pub struct Source {
-    /// `-` for stdin, else the path as given.
+    /// `-` for stdin, else the path as given ([`Source::display_name`]: bytes
+    /// that are not UTF-8 written `\xNN`, so distinct names stay distinct).
     pub name: Arc<str>,
     pub path: Option<PathBuf>,
     /// The path below the directory argument it was found under (the file
@@ -42,76 +62,36 @@ impl Source {
 
     pub fn file(path: PathBuf) -> Source {
         Source {
-            name: Arc::from(path.display().to_string()),
+            name: Arc::from(Source::display_name(&path)),
             rel: path.file_name().map(PathBuf::from).unwrap_or_default(),
             path: Some(path),
         }
     }
-}
 
-/// A usage problem with the inputs, found before anything is read.
-#[derive(Debug, thiserror::Error)]
-pub enum InputError {
-    #[error("{0}: is a directory (use -r/--recursive to read the files under it)")]
-    Directory(String),
-    #[error("{path}: cannot list directory: {err}")]
-    Walk { path: String, err: String },
-}
-
-/// Turns FILE arguments into sources: none or `-` is stdin; directories are an
-/// error unless `recursive`, in which case everything under them that is not
-/// a directory comes sorted by path (component by component).
-pub fn expand(args: &[PathBuf], recursive: bool) -> Result<Vec<Source>, InputError> {
-    if args.is_empty() {
-        return Ok(vec![Source::stdin()]);
-    }
-    let mut out = Vec::new();
-    for a in args {
-        if a.as_os_str() == "-" {
-            out.push(Source::stdin());
-        } else if a.is_dir() {
-            if !recursive {
-                return Err(InputError::Directory(a.display().to_string()));
+    /// A path as text: as is when it is UTF-8, else with each byte that is
+    /// not UTF-8 written `\xNN` (as `ls -b` and Rust's debug form do), so
+    /// two names that differ only there still differ.
+    pub fn display_name(path: &Path) -> String {
+        let bytes = path.as_os_str().as_bytes();
+        let mut s = String::with_capacity(bytes.len());
+        for chunk in bytes.utf8_chunks() {
+            s.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                s.push_str(&format!("\\x{b:02X}"));
             }
-            for entry in walkdir::WalkDir::new(a).sort_by_file_name() {
-                let entry = entry.map_err(|e| InputError::Walk {
-                    path: a.display().to_string(),
-                    err: e.to_string(),
-                })?;
-                // Everything but directories: a symlink, FIFO or device that
-                // cannot be read shows up as a failed source, never skipped.
-                if !entry.file_type().is_dir() {
-                    let path = entry.into_path();
-                    let rel = path.strip_prefix(a).unwrap_or(&path).to_path_buf();
-                    out.push(Source {
-                        rel,
-                        ..Source::file(path)
-                    });
-                }
-            }
-        } else {
-            out.push(Source::file(a.clone()));
         }
+        s
     }
-    Ok(out)
-}
 
-/// The compression a stream was found to use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compression {
-    None,
-    Gzip,
-    Zstd,
-}
-
-/// Picks the decoder from the first bytes, never from the file name.
-pub fn detect(head: &[u8]) -> Compression {
-    if head.starts_with(&GZIP_MAGIC) {
-        Compression::Gzip
-    } else if head.starts_with(&ZSTD_MAGIC) {
-        Compression::Zstd
-    } else {
-        Compression::None
+    /// The path's exact bytes in base64, when it is not UTF-8 (so
+    /// [`Source::name`] is not the path itself).
+    pub fn name_base64(&self) -> Option<String> {
+        use base64::Engine;
+        let p = self.path.as_ref()?;
+        let bytes = p.as_os_str().as_bytes();
+        std::str::from_utf8(bytes)
+            .is_err()
+            .then(|| base64::engine::general_purpose::STANDARD.encode(bytes))
     }
 }
 
@@ -157,11 +137,24 @@ pub fn open(src: &Source, read_bytes: Arc<AtomicU64>) -> io::Result<Opened> {
         counter: read_bytes,
     });
     let size = meta.filter(|m| m.is_file()).map(|m| m.len());
-    decode(raw, is_file, size)
+    decode(raw, is_file, size).map_err(|e| name_unsupported(e, &src.name))
+}
+
+/// Puts the source's name into the hint of an unsupported-format error.
+fn name_unsupported(e: io::Error, name: &str) -> io::Error {
+    match e.downcast::<UnsupportedFormat>() {
+        Ok(mut u) => {
+            u.shown = shell_word(name);
+            io::Error::new(io::ErrorKind::InvalidData, u)
+        }
+        Err(e) => e,
+    }
 }
 
 /// Wraps a raw byte stream in the decoder its magic bytes call for. `is_file`
-/// says reads return full blocks (not a pipe or terminal).
+/// says reads return full blocks (not a pipe or terminal). A format that is
+/// recognised but not read is an error of kind `InvalidData` holding an
+/// [`UnsupportedFormat`].
 pub fn decode(
     mut raw: Box<dyn Read + Send>,
     is_file: bool,
@@ -170,21 +163,30 @@ pub fn decode(
     // A pipe may hand over fewer bytes than a magic number in its first read
     // (a slow producer): read on while what came so far could still start
     // one, so that detection never depends on the timing of the writes.
-    let mut head = [0u8; ZSTD_MAGIC.len()];
+    let mut head = [0u8; MAGIC_MAX];
     let mut got = 0;
-    while got < GZIP_MAGIC.len() && GZIP_MAGIC.starts_with(&head[..got])
-        || got < ZSTD_MAGIC.len() && ZSTD_MAGIC.starts_with(&head[..got])
-    {
+    while needs_more(&head[..got]) {
         match read_some(&mut raw, &mut head[got..])? {
             0 => break,
             n => got += n,
         }
     }
-    let compression = detect(&head[..got]);
+    let compression = match identify(&head[..got]) {
+        Format::Read(c) => c,
+        Format::Unsupported(format) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                UnsupportedFormat {
+                    format,
+                    shown: "FILE".into(),
+                },
+            ))
+        }
+    };
     let chained = io::Cursor::new(head[..got].to_vec()).chain(raw);
     let br = BufReader::with_capacity(128 * 1024, chained);
     let reader: Box<dyn Read + Send> = match compression {
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(br)),
+        Compression::Gzip => Box::new(GzipMembers::new(br)),
         Compression::Zstd => Box::new(zstd::Decoder::with_buffer(br)?),
         Compression::None => Box::new(br),
     };
@@ -220,8 +222,9 @@ pub struct Chunk {
     pub first_line: u64,
     /// The lines, each ending in `\n` except perhaps the source's last.
     pub data: Vec<u8>,
-    /// Set when `data` is only the kept prefix of one over-long line, whose
-    /// full length (without line ending) this is.
+    /// Set when `data` is only the kept prefix of one over-long line: the
+    /// line's full length in the input, its line ending included (what it
+    /// adds to `bytes_in`, as a line inside a chunk adds its length).
     pub too_long: Option<u64>,
     /// Set on the empty chunk that follows a source's last one: what the reader
     /// learned about the source. It travels in order like any chunk, so the
@@ -313,6 +316,9 @@ impl SourceReader {
                 r.end.size = o.size;
                 r.opened = Some(o);
             }
+            Err(e) if e.get_ref().is_some_and(|i| i.is::<UnsupportedFormat>()) => {
+                r.end.failure = Some(format!("{}: {e}", r.name));
+            }
             Err(e) => r.end.failure = Some(format!("{}: cannot open: {e}", r.name)),
         }
         r
@@ -345,14 +351,22 @@ impl SourceReader {
         })
     }
 
+    /// Ends the source on a read error. `torn` bytes of the next line had
+    /// been read when it came: they are dropped, and said so here, once.
     #[cold]
-    fn fail(&mut self, err: &io::Error) {
+    fn fail(&mut self, err: &io::Error, torn: u64) {
         self.opened = None;
-        let msg = format!(
-            "{}: read failed after line {}: {err}",
-            self.name,
-            self.line - 1
-        );
+        self.carry.clear();
+        let last = self.line - 1;
+        let msg = if torn == 0 {
+            format!("{}: read failed after line {last}: {err}", self.name)
+        } else {
+            format!(
+                "{}: read failed after line {last}, {torn} bytes into line {} (that partial line is dropped): {err}",
+                self.name,
+                last + 1
+            )
+        };
         self.end.failure.get_or_insert(msg);
     }
 
@@ -384,17 +398,22 @@ impl SourceReader {
         c
     }
 
-    fn read(&mut self, buf: &mut [u8]) -> usize {
-        let Some(o) = self.opened.as_mut() else {
-            return 0;
-        };
-        match read_some(&mut o.reader, buf) {
-            Ok(n) => n,
-            Err(e) => {
-                self.fail(&e);
-                0
-            }
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.opened.as_mut() {
+            Some(o) => read_some(&mut o.reader, buf),
+            None => Ok(0),
         }
+    }
+
+    /// A read failed with `buf[..filled]` read: the whole lines in it are the
+    /// source's last chunk, the rest is the torn line.
+    #[cold]
+    fn torn(&mut self, mut buf: Vec<u8>, filled: usize, err: &io::Error) -> Option<Chunk> {
+        let cut = memchr::memrchr(b'\n', &buf[..filled]).map_or(0, |i| i + 1);
+        buf.truncate(cut);
+        let chunk = (cut > 0).then(|| self.make_chunk(buf, None));
+        self.fail(err, (filled - cut) as u64);
+        chunk
     }
 
     /// The next chunk, filling `buf` (a recycled buffer); `None` once the source
@@ -406,28 +425,36 @@ impl SourceReader {
         buf.extend_from_slice(&self.carry);
         self.carry.clear();
         let mut filled = buf.len();
-        let mut cap = self.chunk_size.max(filled + 1);
+        let mut cap = self.chunk_size.min(FIRST_FILL).max(filled + 1);
         buf.resize(cap, 0);
         let mut scan_from = 0;
         loop {
             if filled == cap {
-                if let Some(i) = memchr::memrchr(b'\n', &buf[scan_from..filled]) {
-                    let cut = scan_from + i + 1;
-                    self.carry.extend_from_slice(&buf[cut..filled]);
-                    buf.truncate(cut);
-                    return Some(self.make_chunk(buf, None));
+                if cap < self.chunk_size {
+                    // Grow toward a full chunk only as the source delivers.
+                    cap = cap.saturating_mul(2).min(self.chunk_size).max(filled + 1);
+                } else {
+                    if let Some(i) = memchr::memrchr(b'\n', &buf[scan_from..filled]) {
+                        let cut = scan_from + i + 1;
+                        self.carry.extend_from_slice(&buf[cut..filled]);
+                        buf.truncate(cut);
+                        return Some(self.make_chunk(buf, None));
+                    }
+                    scan_from = filled;
+                    // A line longer than a chunk: allow it to grow to the limit
+                    // (plus `\r\n`), no further.
+                    let limit = self.max_line.saturating_add(2);
+                    if filled >= limit {
+                        return self.skip_long_line(buf, filled);
+                    }
+                    cap = cap.saturating_mul(2).min(limit).max(filled + 1);
                 }
-                scan_from = filled;
-                // A line longer than a chunk: allow it to grow to the limit
-                // (plus `\r\n`), no further.
-                let limit = self.max_line.saturating_add(2);
-                if filled >= limit {
-                    return Some(self.skip_long_line(buf, filled));
-                }
-                cap = cap.saturating_mul(2).min(limit).max(filled + 1);
                 buf.resize(cap, 0);
             }
-            let n = self.read(&mut buf[filled..cap]);
+            let n = match self.read(&mut buf[filled..cap]) {
+                Ok(n) => n,
+                Err(e) => return self.torn(buf, filled, &e),
+            };
             let mut start = filled;
             filled += n;
             // Decide as soon as the bytes so far cannot be a BOM: an
@@ -466,26 +493,48 @@ impl SourceReader {
         }
     }
 
-    /// Keeps the start of an over-long line and reads past the rest of it.
+    /// Keeps the start of an over-long line (as much of it as a reject record
+    /// shows, whatever the chunk size) and reads past the rest of it. `None`
+    /// when a read fails before the line ends (the line is torn, not a line).
     #[cold]
-    fn skip_long_line(&mut self, mut buf: Vec<u8>, filled: usize) -> Chunk {
+    fn skip_long_line(&mut self, mut buf: Vec<u8>, filled: usize) -> Option<Chunk> {
+        let keep = crate::json::TRUNCATED_RAW_BYTES;
         let mut total = filled as u64;
-        buf.truncate(crate::json::TRUNCATED_RAW_BYTES.min(filled));
+        buf.truncate(keep.min(filled));
         let mut block = vec![0u8; 64 * 1024];
+        let mut ended = false;
         loop {
-            let n = self.read(&mut block);
+            let n = match self.read(&mut block) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.fail(&e, total);
+                    return None;
+                }
+            };
             if n == 0 {
                 self.opened = None;
                 break;
             }
-            if let Some(i) = memchr::memchr(b'\n', &block[..n]) {
-                total += i as u64;
-                self.carry.extend_from_slice(&block[i + 1..n]);
+            let (line, rest) = match memchr::memchr(b'\n', &block[..n]) {
+                Some(i) => (&block[..i], Some(&block[i + 1..n])),
+                None => (&block[..n], None),
+            };
+            let room = keep.saturating_sub(buf.len()).min(line.len());
+            buf.extend_from_slice(&line[..room]);
+            total += line.len() as u64;
+            if let Some(rest) = rest {
+                total += 1;
+                ended = true;
+                self.carry.extend_from_slice(rest);
                 break;
             }
-            total += n as u64;
         }
-        self.make_chunk(buf, Some(total))
+        // Kept whole (a limit under the kept size): without its `\r`, as a
+        // line inside a chunk is seen.
+        if ended && buf.len() as u64 + 1 == total && buf.ends_with(b"\r") {
+            buf.pop();
+        }
+        Some(self.make_chunk(buf, Some(total)))
     }
 }
 
@@ -596,13 +645,5 @@ mod tests {
         // Plain text that starts like a magic number is still plain text.
         assert_eq!(all_lines(b"\x1f\n", 1, true), [(1, b"\x1f".to_vec())]);
         assert_eq!(all_lines(b"(\xb5", 1, true), [(1, b"(\xb5".to_vec())]);
-    }
-
-    #[test]
-    fn magic_bytes() {
-        assert_eq!(detect(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
-        assert_eq!(detect(&[0x28, 0xb5, 0x2f, 0xfd]), Compression::Zstd);
-        assert_eq!(detect(b"{\"a\""), Compression::None);
-        assert_eq!(detect(&[0x1f]), Compression::None);
     }
 }
