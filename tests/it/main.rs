@@ -16,3 +16,4 @@ mod pull;
 mod rejects;
 mod resources;
 mod runs;
+mod sources;

@@ -66,9 +66,9 @@ impl Settings {
     }
 
     /// Bytes of chunk buffers that readers may hold ahead of the source the
-    /// writer is on: as much as the chunks in flight.
+    /// sequencer is on: a chunk per reader (at least two).
     pub fn read_ahead(&self) -> usize {
-        self.in_flight.saturating_mul(self.chunk_size)
+        self.readers.max(2).saturating_mul(self.chunk_size)
     }
 }
 
@@ -323,6 +323,40 @@ impl Budget {
     }
 }
 
+/// The queues of the sources being read, from their readers to the
+/// sequencer: as many as there are readers, however many sources.
+#[derive(Default)]
+struct Handoff {
+    queues: Mutex<std::collections::HashMap<usize, Receiver<Chunk>>>,
+    added: Condvar,
+}
+
+impl Handoff {
+    fn put(&self, source: usize, rx: Receiver<Chunk>) {
+        self.queues.lock().expect("handoff lock").insert(source, rx);
+        self.added.notify_all();
+    }
+
+    /// The queue of `source`, once its reader has started; `None` when the
+    /// run stops first.
+    fn take(&self, source: usize, stop: &AtomicBool) -> Option<Receiver<Chunk>> {
+        let mut q = self.queues.lock().expect("handoff lock");
+        loop {
+            if let Some(rx) = q.remove(&source) {
+                return Some(rx);
+            }
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            q = self
+                .added
+                .wait_timeout(q, std::time::Duration::from_millis(50))
+                .expect("handoff lock")
+                .0;
+        }
+    }
+}
+
 /// What a worker hands the writer for one chunk: parts of its results, then
 /// the chunk back with the rest.
 enum Part {
@@ -422,10 +456,10 @@ pub fn run(
     let (order_tx, order_rx) = bounded::<Receiver<Part>>(settings.in_flight);
     let (buf_tx, buf_rx) = unbounded::<Vec<u8>>();
     let (res_tx, res_rx) = unbounded::<ChunkOutput>();
-    // One small queue per source; readers take sources in order, so the
-    // sequencer always waits on a source that a reader is working on.
-    let per_source: Vec<(Sender<Chunk>, Receiver<Chunk>)> =
-        (0..sources.len()).map(|_| bounded(2)).collect();
+    // One small queue per source being read, handed to the sequencer;
+    // readers take sources in order, so the sequencer always waits on a
+    // source that a reader is working on.
+    let handoff = Handoff::default();
     let next_source = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let budget = Budget::new(settings.read_ahead());
@@ -459,14 +493,17 @@ pub fn run(
             });
         } else {
             for _ in 0..readers {
-                let (per_source, next_source, buf_rx, stop, budget) =
-                    (&per_source, &next_source, buf_rx.clone(), &stop, &budget);
+                let (handoff, next_source, buf_rx, stop, budget) =
+                    (&handoff, &next_source, buf_rx.clone(), &stop, &budget);
                 let open = &open;
                 s.spawn(move || loop {
                     let i = next_source.fetch_add(1, Ordering::Relaxed);
-                    let Some((tx, _)) = per_source.get(i) else {
+                    if i >= sources.len() {
                         break;
-                    };
+                    }
+                    let (tx, rx) = bounded(2);
+                    handoff.put(i, rx);
+                    let tx = &tx;
                     let mut r = open(i);
                     while let Some(chunk) = r.next_chunk(buf_rx.try_recv().unwrap_or_default()) {
                         if !budget.take(i, charged(&chunk), stop)
@@ -481,9 +518,12 @@ pub fn run(
                 });
             }
             // The sequencer: sources in order, each to its end marker.
-            let (per_source, budget) = (&per_source, &budget);
+            let (handoff, budget, stop) = (&handoff, &budget, &stop);
             s.spawn(move || {
-                for (i, (_, rx)) in per_source.iter().enumerate() {
+                for i in 0..sources.len() {
+                    let Some(rx) = handoff.take(i, stop) else {
+                        return;
+                    };
                     budget.now_on(i);
                     for chunk in rx {
                         let end = chunk.end.is_some();

@@ -287,6 +287,8 @@ pub struct SourceReader {
     chunk_size: usize,
     max_line: usize,
     end: SourceEnd,
+    /// Bytes read from the decoder so far.
+    consumed: u64,
 }
 
 impl SourceReader {
@@ -309,6 +311,7 @@ impl SourceReader {
             chunk_size: chunk_size.max(1),
             max_line,
             end: SourceEnd::default(),
+            consumed: 0,
         };
         match open(src, read_bytes) {
             Ok(o) => {
@@ -348,6 +351,7 @@ impl SourceReader {
             line: 1,
             chunk_size: chunk_size.max(1),
             max_line,
+            consumed: 0,
         })
     }
 
@@ -399,10 +403,12 @@ impl SourceReader {
     }
 
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.opened.as_mut() {
-            Some(o) => read_some(&mut o.reader, buf),
-            None => Ok(0),
-        }
+        let n = match self.opened.as_mut() {
+            Some(o) => read_some(&mut o.reader, buf)?,
+            None => 0,
+        };
+        self.consumed += n as u64;
+        Ok(n)
     }
 
     /// A read failed with `buf[..filled]` read: the whole lines in it are the
@@ -425,7 +431,22 @@ impl SourceReader {
         buf.extend_from_slice(&self.carry);
         self.carry.clear();
         let mut filled = buf.len();
-        let mut cap = self.chunk_size.min(FIRST_FILL).max(filled + 1);
+        let mut cap = self.chunk_size.min(FIRST_FILL);
+        if let Some(o) = self
+            .opened
+            .as_ref()
+            .filter(|o| o.compression == Compression::None)
+        {
+            // A small plain file gets a buffer its size (one more byte
+            // shows its end): 20,000 one-line files cost 20,000 small reads.
+            let rest = o.size.map_or(u64::MAX, |s| s.saturating_sub(self.consumed));
+            cap = cap.min(
+                usize::try_from(rest)
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(1),
+            );
+        }
+        let mut cap = cap.max(filled + 1);
         buf.resize(cap, 0);
         let mut scan_from = 0;
         loop {
