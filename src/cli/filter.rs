@@ -63,6 +63,12 @@ pub struct FilterArgs {
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
+    /// With --output-dir: place each input's output at its path below DIR
+    /// (not below its directory argument), so `--relative-to T T/a/b.gz`
+    /// writes what `-r T` writes for that file. Every input must be under DIR.
+    #[arg(long, value_name = "DIR", requires = "output_dir")]
+    pub relative_to: Option<PathBuf>,
+
     /// Compression of the files --output-dir writes.
     #[arg(long, value_enum, default_value_t = Compress::None, value_name = "KIND", requires = "output_dir")]
     pub compress: Compress,
@@ -154,6 +160,7 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
         framing::WalkOptions {
             recursive: args.recursive,
             follow: args.follow,
+            relative_to: args.relative_to.as_deref(),
         },
     )?;
     if !args.quiet {

@@ -113,6 +113,12 @@ pub fn parse_time_arg(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Stri
     ))
 }
 
+/// A wall-clock time for the state file: RFC 3339 with milliseconds, UTC (the
+/// alarm compares against thresholds shorter than a second in tests).
+pub fn state_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 /// The API's time format: `YYYY-MM-DDTHH:MM:SSZ`, whole seconds, UTC.
 pub fn api_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -205,29 +211,9 @@ pub fn config_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".config").join("teamlog"))
 }
 
-/// Makes text from outside (a server's error body, a file name) safe for a terminal:
-/// control and bidi-override characters are escaped, and it is cut to `max` chars.
-pub fn sanitize(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max) + 8);
-    for (n, c) in text.chars().enumerate() {
-        if n >= max {
-            out.push_str("...");
-            break;
-        }
-        let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+/// Makes text from outside (a server's error body, a file name) safe for a
+/// terminal, cut to `max` characters: the one sanitizer, under pull's name.
+pub use teamlog_core::terminal::sanitize_cut as sanitize;
 
 #[cfg(test)]
 mod tests {
@@ -279,13 +265,6 @@ mod tests {
         );
         assert_eq!(url_decode("100%"), "100%");
         assert_eq!(url_decode("%zz"), "%zz");
-    }
-
-    #[test]
-    fn sanitize_escapes_controls_and_bidi() {
-        assert_eq!(sanitize("a\u{1b}[31mb\n", 100), "a\\u{001b}[31mb\\n");
-        assert_eq!(sanitize("x\u{202E}y", 100), "x\\u{202e}y");
-        assert_eq!(sanitize("abcdef", 3), "abc...");
     }
 
     #[test]

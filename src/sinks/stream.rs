@@ -3,7 +3,7 @@
 //! quiet success; a closed pipe anywhere else (a `--rejects` FIFO whose
 //! reader went away, say) is a write failure like any other.
 
-use crate::atomic::plain;
+use crate::atomic::labelled;
 use std::fmt;
 use std::io::{self, Write};
 
@@ -41,7 +41,7 @@ pub fn stdout_error(e: io::Error) -> io::Error {
     if e.kind() == io::ErrorKind::BrokenPipe || io_is_stdout_closed(&e) {
         io::Error::new(io::ErrorKind::BrokenPipe, StdoutClosed)
     } else {
-        io::Error::new(e.kind(), format!("cannot write to stdout: {}", plain(&e)))
+        labelled(e, "cannot write to stdout")
     }
 }
 
@@ -76,10 +76,7 @@ impl<W: Write> Labelled<W> {
         if self.stdout {
             stdout_error(e)
         } else {
-            io::Error::new(
-                e.kind(),
-                format!("cannot write to {}: {}", self.name, plain(&e)),
-            )
+            labelled(e, &format!("cannot write to {}", self.name))
         }
     }
 }

@@ -20,15 +20,21 @@ pub enum InputError {
     Walk { path: String, err: String },
     #[error("`-` (stdin) is named more than once; stdin can be read only once")]
     StdinTwice,
+    #[error("{path}: not under --relative-to {base}; give a directory that holds every input")]
+    NotUnder { path: String, base: String },
 }
 
 /// How directory arguments are walked.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct WalkOptions {
+pub struct WalkOptions<'a> {
     /// `-r`: read the files under directory arguments.
     pub recursive: bool,
     /// `-L`: follow symlinks met under a directory.
     pub follow: bool,
+    /// `--relative-to`: every source's `rel` is its path below this
+    /// directory (so one file of a tree gets the output path a `-r` run of
+    /// the tree gives it).
+    pub relative_to: Option<&'a Path>,
 }
 
 /// The sources, and what the walk skipped (one line each, for stderr).
@@ -40,17 +46,22 @@ pub struct Inputs {
 
 /// Turns FILE arguments into sources: none or `-` is stdin; directories are an
 /// error unless `recursive`, in which case the regular files under them come
-/// sorted by path (component by component).
-pub fn expand(args: &[PathBuf], recursive: bool) -> Result<Vec<Source>, InputError> {
+/// sorted by path (component by component). See [`WalkOptions::relative_to`].
+pub fn expand(
+    args: &[PathBuf],
+    recursive: bool,
+    relative_to: Option<&Path>,
+) -> Result<Vec<Source>, InputError> {
     let opts = WalkOptions {
         recursive,
         follow: false,
+        relative_to,
     };
     expand_with(args, opts).map(|i| i.sources)
 }
 
 /// [`expand`] with every walk option, also returning what was skipped.
-pub fn expand_with(args: &[PathBuf], opts: WalkOptions) -> Result<Inputs, InputError> {
+pub fn expand_with(args: &[PathBuf], opts: WalkOptions<'_>) -> Result<Inputs, InputError> {
     let mut inputs = Inputs::default();
     if args.is_empty() {
         inputs.sources.push(Source::stdin());
@@ -72,7 +83,43 @@ pub fn expand_with(args: &[PathBuf], opts: WalkOptions) -> Result<Inputs, InputE
             inputs.sources.push(Source::file(a.clone()));
         }
     }
+    if let Some(base) = opts.relative_to {
+        for s in &mut inputs.sources {
+            s.rel = rel_below(s, base)?;
+        }
+    }
     Ok(inputs)
+}
+
+/// `src`'s path below `base`: compared as written, else with both resolved
+/// (`./T/a` under `T`), the file's own name kept as it is.
+fn rel_below(src: &Source, base: &Path) -> Result<PathBuf, InputError> {
+    let not_under = || InputError::NotUnder {
+        path: src.name.to_string(),
+        base: Source::display_name(base),
+    };
+    let path = src.path.as_deref().ok_or_else(not_under)?;
+    if let Ok(rel) = path.strip_prefix(base) {
+        if !rel.as_os_str().is_empty() {
+            return Ok(rel.to_path_buf());
+        }
+    }
+    let resolved = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })
+        .map(|d| d.join(name)),
+        _ => return Err(not_under()),
+    };
+    match (resolved, std::fs::canonicalize(base)) {
+        (Ok(p), Ok(b)) => match p.strip_prefix(&b) {
+            Ok(rel) if !rel.as_os_str().is_empty() => Ok(rel.to_path_buf()),
+            _ => Err(not_under()),
+        },
+        _ => Err(not_under()),
+    }
 }
 
 fn walk(dir: &Path, follow: bool, inputs: &mut Inputs) -> Result<(), InputError> {
