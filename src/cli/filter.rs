@@ -109,8 +109,12 @@ pub struct FilterArgs {
     #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_max_line)]
     pub max_line_bytes: usize,
 
-    /// Bytes handed to a worker at a time (4K to 256M). Memory in flight is
-    /// about 2 x threads (at most 32) x (chunk + longest line) x 2.
+    /// Bytes handed to a worker at a time (4K to 256M). Memory is bounded
+    /// by the settings whatever the input (file count, name length, reject
+    /// density, envelope size): input chunks in flight number 2 x threads
+    /// (4 to 32) plus one per reader (at most 8), each a chunk or the
+    /// longest line; results reach the outputs in parts of about a chunk,
+    /// at most two per worker and one per chunk in flight.
     #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_chunk)]
     pub chunk_size: usize,
 }
