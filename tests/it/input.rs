@@ -398,9 +398,14 @@ fn non_utf8_file_names_stay_distinct_in_output_dir_stats_and_rejects() {
     );
     let sources: Vec<_> = read_rejects(&rej)
         .iter()
-        .map(|r| r["source"].as_str().unwrap().to_string())
+        .map(|r| {
+            (
+                r["source"].as_str().unwrap().to_string(),
+                r["source_base64"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    assert_eq!(sources, [per[0].0.clone(), per[1].0.clone()]);
+    assert_eq!(sources, per, "reject records name them as --stats does");
 }
 
 /// The base64 of the path `dir/a<b>.ndjson`, as the test computes it.

@@ -374,6 +374,11 @@ pub fn run(
     read_bytes: &Arc<AtomicU64>,
 ) -> io::Result<()> {
     let names: Arc<[Arc<str>]> = sources.iter().map(|s| s.name.clone()).collect();
+    // Exact names of sources whose path is not UTF-8, for reject records.
+    let exact: Arc<[Option<Arc<str>>]> = sources
+        .iter()
+        .map(|s| s.name_base64().map(Arc::from))
+        .collect();
     // Every source gets a row in the per-source totals, read or not.
     writer.tally.per_source = sources
         .iter()
@@ -416,6 +421,7 @@ pub fn run(
                     Some(c) => c,
                     None => r.end_marker(),
                 };
+                out.source_base64.clone_from(&exact[chunk.source]);
                 let mut failed = None;
                 let mut spill = |o: &mut ChunkOutput| {
                     if failed.is_none() && part_full(o, limit) {
@@ -540,17 +546,19 @@ pub fn run(
         for _ in 0..settings.threads {
             let work_rx = work_rx.clone();
             let res_rx = res_rx.clone();
-            let names = names.clone();
+            let (names, exact) = (names.clone(), exact.clone());
             s.spawn(move || {
                 let mut sc = Scratch::default();
                 for (chunk, done) in work_rx {
                     let mut out = res_rx.try_recv().unwrap_or_default();
                     let source = chunk.source;
+                    out.source_base64.clone_from(&exact[source]);
                     // The writer may have gone (an error); nothing to do then.
                     let mut spill = |o: &mut ChunkOutput| {
                         if part_full(o, limit) {
                             let mut fresh = res_rx.try_recv().unwrap_or_default();
                             fresh.clear();
+                            fresh.source_base64.clone_from(&o.source_base64);
                             let part = std::mem::replace(o, fresh);
                             let _ = done.send(Part::More(source, part));
                         }

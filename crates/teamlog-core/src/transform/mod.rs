@@ -188,6 +188,7 @@ impl Transformer {
         out.counts.lines += 1;
         let at = |index| crate::json::Location {
             source,
+            source_base64: None,
             line: line_no,
             index,
         };
@@ -252,6 +253,7 @@ impl Transformer {
         });
         let loc = crate::json::Location {
             source,
+            source_base64: None,
             line: line_no,
             index: None,
         };
@@ -271,6 +273,10 @@ impl Transformer {
         let reason = inv.to_string();
         if self.opts.keep_reject_records {
             let raw = if truncated { utf8_prefix(raw) } else { raw };
+            let loc = crate::json::Location {
+                source_base64: out.source_base64.as_deref(),
+                ..loc
+            };
             crate::json::write_reject_record(&mut out.rejects, loc, &reason, raw, truncated);
         }
         let class = inv.class();
