@@ -143,6 +143,12 @@ impl AtomicFile {
         }
     }
 
+    /// Whether this is a device or FIFO written through (nothing to commit:
+    /// what was written is out).
+    pub fn is_direct(&self) -> bool {
+        self.direct.is_some()
+    }
+
     /// The path as the user gave it (for messages).
     pub fn shown(&self) -> &Path {
         &self.shown

@@ -11,6 +11,7 @@ mod golden;
 mod input;
 mod invariants;
 mod output;
+mod outputs;
 mod properties;
 mod pull;
 mod rejects;

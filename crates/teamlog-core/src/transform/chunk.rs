@@ -3,7 +3,8 @@
 //! `pull --normalize` all read it.
 
 /// Counters of one chunk (or a whole run, once merged).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Counts {
     pub lines: u64,
     pub events: u64,
