@@ -29,14 +29,27 @@ use teamlog_core::transform::Transformer;
 /// The normalizing filter's flags.
 #[derive(Args, Debug, Clone)]
 pub struct FilterArgs {
-    /// Input files, read in order; `-` or none reads stdin. Plain, gzip
-    /// (all members) or zstd, detected from the first bytes.
+    /// Input files, read in order; `-` or none reads stdin (`-` may be
+    /// given once: naming it twice is a usage error). A FIFO or device named
+    /// here is read. Formats are told by their first bytes, never the name:
+    /// plain UTF-8 (a leading byte order mark dropped), gzip (every member;
+    /// zero padding after the last is ignored) and zstd (skippable frames
+    /// too, as pzstd writes). xz, bzip2, lz4, zip, 7z and UTF-16/UTF-32
+    /// text are recognised and fail that input with the command that
+    /// converts it (exit 2); the other inputs are still read.
     #[arg(value_name = "FILE", help_heading = heading::INPUT)]
     pub files: Vec<PathBuf>,
 
-    /// Read the files under directory arguments, sorted by path.
+    /// Read the regular files under directory arguments, sorted by path.
+    /// FIFOs, sockets and devices under them are reported and skipped
+    /// without being opened; symlinks too, unless -L.
     #[arg(short = 'r', long, help_heading = heading::INPUT)]
     pub recursive: bool,
+
+    /// With -r: follow symlinks under directory arguments (a symlink loop is
+    /// reported and not entered).
+    #[arg(short = 'L', long, requires = "recursive", help_heading = heading::INPUT)]
+    pub follow: bool,
 
     /// Reject lines longer than this (without the line ending), 1 byte to 1G;
     /// K, M, G are powers of 1024. Such a line is never held in memory whole;
@@ -85,9 +98,12 @@ pub struct FilterArgs {
     #[arg(long, value_name = "N", value_parser = parse_threads, help_heading = heading::PERFORMANCE)]
     pub threads: Option<usize>,
 
-    /// Bytes handed to a worker at a time, 4K to 256M. At most 2 x threads
-    /// chunks (at least 4, at most 32) are in flight, each holding its input
-    /// (the chunk, or one line when that is longer) and its output.
+    /// Bytes handed to a worker at a time (4K to 256M). Memory is bounded
+    /// by the settings whatever the input (file count, name length, reject
+    /// density, envelope size): input chunks in flight number 2 x threads
+    /// (4 to 32) plus one per reader (at most 8), each a chunk or the
+    /// longest line; results reach the outputs in parts of about a chunk,
+    /// at most two per worker and one per chunk in flight.
     #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_chunk, help_heading = heading::PERFORMANCE)]
     pub chunk_size: usize,
 
@@ -179,7 +195,20 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
     // An output directory keeps every source's rejects in its sidecar.
     opts.keep_reject_records |= args.output_dir.is_some();
     let transformer = Transformer::new(args.normalize.plan()?, opts);
-    let all = framing::expand(&args.files, args.recursive, args.relative_to.as_deref())?;
+    let inputs = framing::expand_with(
+        &args.files,
+        framing::WalkOptions {
+            recursive: args.recursive,
+            follow: args.follow,
+            relative_to: args.relative_to.as_deref(),
+        },
+    )?;
+    if !args.quiet {
+        for s in &inputs.skipped {
+            eprintln!("teamlog: {}", sanitize(s));
+        }
+    }
+    let all = inputs.sources;
     let dir = args
         .output_dir
         .as_deref()

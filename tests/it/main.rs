@@ -19,3 +19,4 @@ mod rejects;
 mod resources;
 mod runs;
 mod schema;
+mod sources;

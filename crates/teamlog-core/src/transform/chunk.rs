@@ -51,6 +51,9 @@ pub struct ChunkOutput {
     /// Rejects counted by reason class.
     pub by_reason: Vec<(String, u64)>,
     pub counts: Counts,
+    /// Set by the caller: the source's exact name in base64 when it is not
+    /// UTF-8, for the reject records (kept by [`ChunkOutput::clear`]).
+    pub source_base64: Option<std::sync::Arc<str>>,
 }
 
 impl ChunkOutput {

@@ -169,22 +169,42 @@ impl Transformer {
         sc: &mut Scratch,
         out: &mut ChunkOutput,
     ) {
+        self.process_line_parts(line, source, line_no, sc, out, &mut |_| {});
+    }
+
+    /// [`Transformer::process_line`], calling `spill` after each element of
+    /// an envelope, where `out` holds whole results: the caller may hand
+    /// what `out` holds on and clear it (every count is additive), so one
+    /// line of a million elements never holds a million results.
+    pub fn process_line_parts(
+        &self,
+        line: &[u8],
+        source: &str,
+        line_no: u64,
+        sc: &mut Scratch,
+        out: &mut ChunkOutput,
+        spill: &mut dyn FnMut(&mut ChunkOutput),
+    ) {
         out.counts.lines += 1;
-        if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
-            out.counts.blank += 1;
-            return;
-        }
         let at = |index| crate::json::Location {
             source,
+            source_base64: None,
             line: line_no,
             index,
         };
+        // The limit first, on every line: the reader cuts an over-long line
+        // short without seeing all of it, and the verdict must not depend
+        // on whether the line fitted in a chunk.
         if line.len() > self.opts.max_line_bytes {
             let inv = Invalid::new(InvalidKind::TooLong {
                 limit: self.opts.max_line_bytes,
             });
             let cut = &line[..line.len().min(crate::json::TRUNCATED_RAW_BYTES)];
             return self.reject(out, at(None), &inv, cut, true);
+        }
+        if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
+            out.counts.blank += 1;
+            return;
         }
         // SIMD validation: the scalar one in `std` was a tenth of the run time.
         let text = match simdutf8::compat::from_utf8(line) {
@@ -210,6 +230,7 @@ impl Transformer {
                             self.reject(out, at(Some(i)), &inv, elem.get().as_bytes(), false)
                         }
                     }
+                    spill(out);
                 }
             }
             Err(inv) => self.reject(out, at(None), &inv, line, false),
@@ -232,6 +253,7 @@ impl Transformer {
         });
         let loc = crate::json::Location {
             source,
+            source_base64: None,
             line: line_no,
             index: None,
         };
@@ -251,6 +273,10 @@ impl Transformer {
         let reason = inv.to_string();
         if self.opts.keep_reject_records {
             let raw = if truncated { utf8_prefix(raw) } else { raw };
+            let loc = crate::json::Location {
+                source_base64: out.source_base64.as_deref(),
+                ..loc
+            };
             crate::json::write_reject_record(&mut out.rejects, loc, &reason, raw, truncated);
         }
         let class = inv.class();
