@@ -3,6 +3,7 @@
 //! inputs an earlier run did come from their `--output-dir` records).
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use teamlog_core::pipeline::Tally;
@@ -28,8 +29,15 @@ pub struct Stats {
     /// Inputs an earlier run had done (`--output-dir`), not read again; their
     /// entries in `sources` are that run's.
     pub skipped_sources: Vec<String>,
-    /// One entry per input, in input order.
-    pub sources: Vec<serde_json::Value>,
+    /// One entry per input, in input order, kept as compact JSON text (a
+    /// few hundred bytes per input, not a tree of allocations: a batch of
+    /// 100,000 small files stays small).
+    pub sources: Vec<Box<RawValue>>,
+}
+
+/// One per-source entry as compact JSON text.
+fn compact<T: Serialize + ?Sized>(v: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(v).expect("stats entries serialize")
 }
 
 fn rate(n: u64, secs: f64) -> f64 {
@@ -70,9 +78,7 @@ impl Stats {
         };
         for e in entries {
             match e {
-                Entry::Ran(i) => st
-                    .sources
-                    .push(serde_json::to_value(&tally.per_source[*i]).unwrap_or_default()),
+                Entry::Ran(i) => st.sources.push(compact(&tally.per_source[*i])),
                 Entry::Earlier(v) => st.add_earlier(v),
             }
         }
@@ -90,7 +96,7 @@ impl Stats {
                     n.as_u64().unwrap_or(0);
             }
         }
-        self.sources.push(v.clone());
+        self.sources.push(compact(v));
     }
 
     /// The one-line summary (docs/CONTRACT.md §6) of the batch, like `--stats`, plus a
@@ -125,13 +131,18 @@ impl Stats {
             self.mb_per_s,
             self.events_per_s
         );
+        #[derive(serde::Deserialize)]
+        struct Named {
+            source: String,
+            #[serde(default)]
+            rejected: u64,
+        }
         let with: Vec<String> = self
             .sources
             .iter()
-            .filter_map(|v| {
-                let n = v["rejected"].as_u64().filter(|&n| n > 0)?;
-                Some(format!("{} ({n})", terminal_safe(v["source"].as_str()?)))
-            })
+            .filter_map(|raw| serde_json::from_str::<Named>(raw.get()).ok())
+            .filter(|n| n.rejected > 0)
+            .map(|n| format!("{} ({})", terminal_safe(&n.source), n.rejected))
             .collect();
         if self.sources.len() > 1 && !with.is_empty() {
             s.push_str(&format!("\nteamlog: rejects in {}", with.join(", ")));
