@@ -49,6 +49,8 @@ fn options() -> TransformOptions {
         max_line_bytes: 16 << 20,
         keep_reject_records: false,
         reject_notes: 0,
+        deep_indicators: false,
+        lint: false,
     }
 }
 

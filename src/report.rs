@@ -4,7 +4,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use teamlog_core::pipeline::{SourceTotals, Tally};
+use teamlog_core::pipeline::{SourceTotals, Tally, WarningTally};
 use teamlog_core::terminal::sanitize as terminal_safe;
 use teamlog_core::transform::Counts;
 
@@ -22,6 +22,14 @@ pub struct Stats<'a> {
     /// Inputs skipped because their `--output-dir` output already existed.
     pub skipped_sources: &'a [String],
     pub sources: &'a [SourceTotals],
+    /// Written events by category and by event type.
+    pub events_by_category: &'a BTreeMap<String, u64>,
+    pub events_by_type: &'a BTreeMap<String, u64>,
+    /// Catalogue warnings by kind and by event type (with `--lint`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<&'a WarningTally>,
+    #[serde(skip)]
+    tally: &'a Tally,
 }
 
 fn rate(n: u64, secs: f64) -> f64 {
@@ -44,7 +52,19 @@ impl<'a> Stats<'a> {
             failed_sources: tally.failed_sources,
             skipped_sources: skipped,
             sources: &tally.per_source,
+            events_by_category: &tally.events_by_category,
+            events_by_type: &tally.events_by_type,
+            warnings: None,
+            tally,
         }
+    }
+
+    /// Reports the catalogue warnings too (the run had `--lint`).
+    pub fn with_lint(mut self, lint: bool) -> Stats<'a> {
+        if lint {
+            self.warnings = Some(&self.tally.warnings);
+        }
+        self
     }
 
     /// The one-line summary (SPEC §6), plus a line naming the files with
@@ -70,6 +90,9 @@ impl<'a> Stats<'a> {
             self.mb_per_s,
             self.events_per_s
         );
+        if let Some(w) = self.warnings {
+            s.push_str(&warnings_summary(w));
+        }
         if self.sources.len() > 1 {
             let with: Vec<String> = self
                 .sources
@@ -88,6 +111,18 @@ impl<'a> Stats<'a> {
             ));
         }
         s
+    }
+}
+
+/// `; 3 catalogue warnings (2 unknown_event_type, 1 retired_category)`: what
+/// `--lint` adds to the summary line.
+fn warnings_summary(w: &WarningTally) -> String {
+    let mut kinds: Vec<(&&str, &u64)> = w.by_kind.iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    match w.total {
+        0 => "; no catalogue warnings".to_string(),
+        n => format!("; {n} catalogue warnings ({})", kinds.join(", ")),
     }
 }
 

@@ -94,6 +94,20 @@ pub struct FilterArgs {
     /// about 2 x threads (at most 32) x (chunk + longest line) x 2.
     #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_chunk)]
     pub chunk_size: usize,
+
+    /// Warn about events that drift from Dropbox's catalogue: unknown event
+    /// type or category, retired category, a type under another category,
+    /// a details tag other than <event_type>_details, a description other
+    /// than the catalogue's. Warnings are counted in the summary and
+    /// --stats; events are written unchanged and the exit status does not
+    /// change. Costs a few lookups per event (a few % of CPU).
+    #[arg(long)]
+    pub lint: bool,
+
+    /// Write one JSON record per catalogue warning to FILE (source, line,
+    /// index, kind, event_type, category, got, expected). Implies --lint.
+    #[arg(long, value_name = "FILE")]
+    pub warnings: Option<PathBuf>,
 }
 
 impl FilterArgs {
@@ -104,6 +118,11 @@ impl FilterArgs {
         } else {
             self.show_rejects
         }
+    }
+
+    /// Whether events are checked against the catalogue.
+    fn lint(&self) -> bool {
+        self.lint || self.warnings.is_some()
     }
 
     /// How the work is spread.
@@ -125,6 +144,7 @@ struct Outputs {
     target: Option<AtomicFile>,
     events: Box<dyn Sink>,
     rejects: Option<Labelled<BufWriter<File>>>,
+    warnings: Option<Labelled<BufWriter<File>>>,
     /// Inputs `--output-dir` skipped because their output exists.
     skipped: Vec<String>,
 }
@@ -133,9 +153,11 @@ struct Outputs {
 pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
     crate::signals::exit_on_signals();
     let started = Instant::now();
-    let transformer = args
+    let mut opts = args
         .normalize
-        .transformer(args.max_line_bytes, args.reject_notes())?;
+        .options(args.max_line_bytes, args.reject_notes());
+    opts.lint = args.lint();
+    let transformer = args.normalize.transformer_with(opts)?;
     let sources = framing::expand(&args.files, args.recursive)?;
     let (sources, mut outputs) = open_outputs(args, sources)?;
     let tally = run_pipeline(args, &transformer, &sources, &mut outputs)?;
@@ -169,28 +191,31 @@ fn open_outputs(args: &FilterArgs, sources: Vec<Source>) -> anyhow::Result<(Vec<
         // are written (`tail -f | teamlog | ...` streams).
         (None, None) => (sources, Box::new(Stream(Labelled::stdout(io::stdout())))),
     };
-    let rejects = args
-        .normalize
-        .rejects
-        .as_deref()
-        .map(|p| -> anyhow::Result<_> {
-            let f = File::create(p)
-                .map_err(|e| atomic::with_path(e, "cannot create --rejects file", p))?;
-            Ok(Labelled::new(
-                BufWriter::with_capacity(1 << 16, f),
-                p.display().to_string(),
-            ))
-        })
-        .transpose()?;
+    let rejects = side_file(args.normalize.rejects.as_deref(), "--rejects")?;
+    let warnings = side_file(args.warnings.as_deref(), "--warnings")?;
     Ok((
         sources,
         Outputs {
             target,
             events,
             rejects,
+            warnings,
             skipped,
         },
     ))
+}
+
+/// Creates the file of a record flag (`--rejects`, `--warnings`), if given.
+fn side_file(path: Option<&Path>, flag: &str) -> anyhow::Result<Option<Labelled<BufWriter<File>>>> {
+    path.map(|p| -> anyhow::Result<_> {
+        let f = File::create(p)
+            .map_err(|e| atomic::with_path(e, &format!("cannot create {flag} file"), p))?;
+        Ok(Labelled::new(
+            BufWriter::with_capacity(1 << 16, f),
+            p.display().to_string(),
+        ))
+    })
+    .transpose()
 }
 
 /// Runs the engine over `sources` into `outputs`, with the progress display.
@@ -216,6 +241,7 @@ fn run_pipeline(
         out: &mut *outputs.events,
         rejects: outputs.rejects.as_mut().map(|r| r as &mut dyn Write),
         messages: (notes > 0).then_some(&mut stderr as &mut dyn Write),
+        warnings: outputs.warnings.as_mut().map(|w| w as &mut dyn Write),
     };
     let ran = pipeline::run(
         transformer,
@@ -270,7 +296,7 @@ fn report(
     skipped: &[String],
     started: Instant,
 ) -> anyhow::Result<Exit> {
-    let stats = Stats::new(tally, skipped, started.elapsed());
+    let stats = Stats::new(tally, skipped, started.elapsed()).with_lint(args.lint());
     if let Some(p) = &args.stats {
         let mut json = serde_json::to_vec_pretty(&stats)?;
         json.push(b'\n');

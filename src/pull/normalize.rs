@@ -81,6 +81,7 @@ impl EventSink for NormalizeSink {
             out: &mut single,
             rejects: self.rejects.as_mut().map(|r| r as &mut dyn Write),
             messages: (!self.quiet).then_some(&mut stderr as &mut dyn Write),
+            warnings: None,
         };
         self.writer.write(&mut to, 0, SOURCE, &self.chunk)?;
         // The checkpoint follows this page: its rejects must be on disk too.

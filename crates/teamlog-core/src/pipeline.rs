@@ -70,6 +70,8 @@ pub struct Targets<'a> {
     pub rejects: Option<&'a mut dyn Write>,
     /// Reject messages go here (stderr) unless quiet.
     pub messages: Option<&'a mut dyn Write>,
+    /// One JSON record per catalogue warning (`--warnings`).
+    pub warnings: Option<&'a mut dyn Write>,
 }
 
 /// Called by the writer after each chunk, with the counts so far.
@@ -95,6 +97,56 @@ pub struct Tally {
     pub notes_shown: u64,
     /// Sources that could not be opened or read to the end.
     pub failed_sources: u64,
+    /// Written events by category and by event type (when the schema has them).
+    pub events_by_category: BTreeMap<String, u64>,
+    pub events_by_type: BTreeMap<String, u64>,
+    /// Catalogue warnings (with `lint`).
+    pub warnings: WarningTally,
+}
+
+/// Catalogue warnings counted.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct WarningTally {
+    pub total: u64,
+    pub by_kind: BTreeMap<&'static str, u64>,
+    pub by_event_type: BTreeMap<String, u64>,
+}
+
+/// The event type a warning is counted under when the event has none.
+pub const NO_EVENT_TYPE: &str = "(none)";
+
+impl Tally {
+    /// Adds one chunk's events by type and its warnings.
+    fn add_types(&mut self, res: &ChunkOutput) {
+        for (category, ty, n) in &res.by_type.rows {
+            if let Some(c) = category {
+                *self.events_by_category.entry(c.clone()).or_default() += n;
+            }
+            if let Some(t) = ty {
+                *self.events_by_type.entry(t.clone()).or_default() += n;
+            }
+        }
+        let w = &mut self.warnings;
+        for warning in &res.warnings {
+            w.total += 1;
+            *w.by_kind.entry(warning.kind.as_str()).or_default() += 1;
+            let ty = warning.event_type.as_deref().unwrap_or(NO_EVENT_TYPE);
+            match w.by_event_type.get_mut(ty) {
+                Some(n) => *n += 1,
+                None => {
+                    w.by_event_type.insert(ty.to_string(), 1);
+                }
+            }
+        }
+    }
+}
+
+/// One `--warnings` record: the warning and its source.
+#[derive(serde::Serialize)]
+struct WarningRecord<'a> {
+    source: &'a str,
+    #[serde(flatten)]
+    warning: &'a crate::lint::Warning,
 }
 
 impl Tally {
@@ -143,6 +195,17 @@ impl Writer {
         if let Some(r) = &mut to.rejects {
             r.write_all(&res.rejects)?;
         }
+        if let Some(w) = &mut to.warnings {
+            for warning in &res.warnings {
+                let rec = WarningRecord {
+                    source: name,
+                    warning,
+                };
+                serde_json::to_writer(&mut *w, &rec).map_err(io::Error::other)?;
+                w.write_all(b"\n")?;
+            }
+        }
+        self.tally.add_types(res);
         let tally = &mut self.tally;
         if let Some(m) = &mut to.messages {
             for n in &res.notes {
@@ -199,6 +262,9 @@ impl Targets<'_> {
         self.out.flush()?;
         if let Some(r) = &mut self.rejects {
             r.flush()?;
+        }
+        if let Some(w) = &mut self.warnings {
+            w.flush()?;
         }
         Ok(())
     }

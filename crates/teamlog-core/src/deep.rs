@@ -1,0 +1,340 @@
+//! Deep indicators (`--deep-indicators`): indicator values found inside the
+//! event's `json` fields (Dropbox's `details`, `assets`, `origin.access_method`,
+//! or any schema's `json` fields), which Panther never looks into.
+//!
+//! This module owns the rules (the [`RULES`] table and the username rule) and
+//! the scanner that applies them. The scanner is a small streaming tokenizer
+//! over the field's raw slice, which serde_json has already validated while it
+//! skipped it: no DOM, no second parse. Values go to the event's indicator
+//! [`Collector`], so they are trimmed, sorted and deduplicated together with
+//! the declared ones.
+//!
+//! The same walk also yields the field's own top-level `.tag` (what `--lint`
+//! compares `details` against), see [`scan`] and [`top_tag`].
+
+use crate::indicators::{trim, Collector, IndicatorKind};
+
+/// One rule for string values found inside a `json` field: a value (trimmed)
+/// that passes `shape` is added as `kind`, which then applies its own check
+/// as for a declared field of that kind.
+pub struct Rule {
+    /// The rule's name, as documented.
+    pub name: &'static str,
+    pub kind: IndicatorKind,
+    /// What the shape check accepts, in words (for documentation).
+    pub shape_text: &'static str,
+    pub shape: fn(&str) -> bool,
+}
+
+/// The rules for string values, in the order they are tried; a value may
+/// match several.
+pub const RULES: &[Rule] = &[
+    Rule {
+        name: "email",
+        kind: IndicatorKind::Email,
+        shape_text: "exactly one `@`; a non-empty local part without white space; \
+                     a domain of at least two non-empty dot-separated labels",
+        shape: is_email,
+    },
+    Rule {
+        name: "ip",
+        kind: IndicatorKind::Ip,
+        shape_text: "parses as an IPv4 or IPv6 address (as the declared `ip` kind)",
+        shape: maybe_ip,
+    },
+];
+
+/// The username rule: the `display_name` string of an object that also holds
+/// a non-null value under one of [`IDENTITY_KEYS`].
+pub const USERNAME_KEY: &str = "display_name";
+/// Keys whose non-null presence makes an object's `display_name` a username.
+pub const IDENTITY_KEYS: &[&str] = &["account_id", "email", "team_member_id"];
+
+/// The email shape: exactly one `@`, a non-empty local part without white
+/// space, a domain of at least two non-empty labels separated by dots.
+pub fn is_email(v: &str) -> bool {
+    let Some((local, domain)) = v.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !local.chars().any(char::is_whitespace)
+        && !domain.contains('@')
+        && domain.contains('.')
+        && domain.split('.').all(|l| !l.is_empty())
+}
+
+/// A cheap filter before the real parse: an IP address holds only hex
+/// digits, dots and colons, 2 to 45 of them.
+fn maybe_ip(v: &str) -> bool {
+    (2..=45).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
+}
+
+/// Reusable state of the scanner (one per worker).
+#[derive(Default, Debug)]
+pub struct DeepScratch {
+    frames: Vec<Frame>,
+    /// Decoded text of strings with escapes.
+    decoded: String,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    object: bool,
+    /// In an object: the next string is a key.
+    expect_key: bool,
+    /// What the last key was.
+    key: KeyRole,
+    /// Range in the slice of a `display_name` string value (with quotes).
+    display_name: Option<(usize, usize)>,
+    identity: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyRole {
+    Other,
+    DisplayName,
+    Identity,
+    Tag,
+}
+
+fn key_role(k: &str) -> KeyRole {
+    if k == USERNAME_KEY {
+        KeyRole::DisplayName
+    } else if IDENTITY_KEYS.contains(&k) {
+        KeyRole::Identity
+    } else if k == ".tag" || k == "_tag" {
+        KeyRole::Tag
+    } else {
+        KeyRole::Other
+    }
+}
+
+/// The end (one past the closing quote) of the string literal starting at `i`.
+#[inline]
+fn string_end(b: &[u8], i: usize) -> usize {
+    let mut j = i + 1;
+    loop {
+        match memchr::memchr2(b'"', b'\\', &b[j..]) {
+            Some(k) if b[j + k] == b'\\' => j += k + 2,
+            Some(k) => return j + k + 1,
+            // Validated input always closes its strings.
+            None => return b.len(),
+        }
+    }
+}
+
+/// Decodes a string literal (with its quotes); borrowed when it has no escapes.
+fn content<'a>(lit: &'a str, decoded: &'a mut String) -> Option<(&'a str, bool)> {
+    let inner = &lit[1..lit.len() - 1];
+    if !inner.contains('\\') {
+        return Some((inner, false));
+    }
+    // Validated input, but a lone surrogate escape is still not text: skip it.
+    *decoded = serde_json::from_str::<String>(lit).ok()?;
+    Some((decoded.as_str(), true))
+}
+
+fn add_value(c: &mut Collector, kinds: &[IndicatorKind], v: &str, escaped: bool) {
+    if escaped {
+        c.add(kinds, v);
+    } else {
+        c.add_verbatim(kinds, v);
+    }
+}
+
+/// Applies [`RULES`] to one string value.
+fn check_string(c: &mut Collector, lit: &str, decoded: &mut String) {
+    let Some((v, escaped)) = content(lit, decoded) else {
+        return;
+    };
+    let t = trim(v);
+    for r in RULES {
+        if (r.shape)(t) {
+            add_value(c, &[r.kind], t, escaped);
+        }
+    }
+}
+
+/// Scans one `json` field's raw text (already validated JSON), adding what
+/// the rules find to `c` when `indicators` is set. Returns the field's own
+/// top-level `.tag` string literal (with quotes), when it is an object with one.
+pub fn scan<'a>(
+    raw: &'a str,
+    c: &mut Collector,
+    ds: &mut DeepScratch,
+    indicators: bool,
+) -> Option<&'a str> {
+    let b = raw.as_bytes();
+    let mut tag = None;
+    ds.frames.clear();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'{' | b'[' => {
+                if let Some(f) = ds.frames.last_mut() {
+                    f.identity |= f.key == KeyRole::Identity;
+                    f.key = KeyRole::Other;
+                }
+                ds.frames.push(Frame {
+                    object: b[i] == b'{',
+                    expect_key: b[i] == b'{',
+                    key: KeyRole::Other,
+                    display_name: None,
+                    identity: false,
+                });
+                i += 1;
+            }
+            b'}' | b']' => {
+                if let Some(f) = ds.frames.pop() {
+                    if let (true, Some((s, e))) = (f.identity, f.display_name) {
+                        if let Some((v, escaped)) = content(&raw[s..e], &mut ds.decoded) {
+                            add_value(c, &[IndicatorKind::Username], trim(v), escaped);
+                        }
+                    }
+                }
+                i += 1;
+            }
+            b',' => {
+                if let Some(f) = ds.frames.last_mut() {
+                    f.expect_key = f.object;
+                }
+                i += 1;
+            }
+            b'"' => {
+                let e = string_end(b, i);
+                let lit = &raw[i..e];
+                let depth = ds.frames.len();
+                match ds.frames.last_mut() {
+                    Some(f) if f.expect_key => {
+                        f.expect_key = false;
+                        f.key = match content(lit, &mut ds.decoded) {
+                            Some((k, _)) => key_role(k),
+                            None => KeyRole::Other,
+                        };
+                    }
+                    f => {
+                        if let Some(f) = f {
+                            match f.key {
+                                KeyRole::DisplayName => f.display_name = Some((i, e)),
+                                KeyRole::Identity => f.identity = true,
+                                KeyRole::Tag if depth == 1 && f.object => tag = Some(lit),
+                                _ => {}
+                            }
+                            f.key = KeyRole::Other;
+                        }
+                        if indicators {
+                            check_string(c, lit, &mut ds.decoded);
+                        }
+                    }
+                }
+                i = e;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' | b':' => i += 1,
+            first => {
+                // A number, true, false or null.
+                let start = i;
+                while i < b.len()
+                    && !matches!(b[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                {
+                    i += 1;
+                }
+                if let Some(f) = ds.frames.last_mut() {
+                    if f.key == KeyRole::Identity && first != b'n' {
+                        f.identity = true;
+                    }
+                    f.key = KeyRole::Other;
+                }
+                debug_assert!(i > start);
+            }
+        }
+    }
+    tag
+}
+
+/// The top-level `.tag` string literal of a `json` field, without looking
+/// for indicators. Dropbox writes `.tag` first, which is checked at once.
+pub fn top_tag<'a>(raw: &'a str, ds: &mut DeepScratch) -> Option<&'a str> {
+    if let Some(rest) = raw.strip_prefix("{\".tag\":\"") {
+        if let Some(k) = memchr::memchr2(b'"', b'\\', rest.as_bytes()) {
+            if rest.as_bytes()[k] == b'"' {
+                return Some(&raw[8..9 + k + 1]);
+            }
+        }
+    }
+    scan(raw, &mut Collector::default(), ds, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deep(raw: &str) -> String {
+        let mut c = Collector::default();
+        scan(raw, &mut c, &mut DeepScratch::default(), true);
+        let mut out = Vec::new();
+        c.write(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn email_shape() {
+        for ok in ["a@b.c", "first.last+x@sub.example.org", "ü@ex.de"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in [
+            "@b.c", "a@b", "a@@b.c", "a@b@c.d", "a b@c.d", "a@b..c", "a@.b", "a@b.", "plain",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn finds_emails_ips_and_usernames_at_any_depth() {
+        let got = deep(
+            r#"{".tag":"x","invitees":[" bob@ex.com ",{"email":"c@ex.com","display_name":"Carol"}],
+                "session":{"ip_address":"10.1.2.3","v6":"2001:db8::1","n":5,"bad":"999.1.1.1"},
+                "who":{"display_name":"Nobody","account_id":null},"k@ex.com":"key not value"}"#,
+        );
+        assert_eq!(
+            got,
+            r#","p_any_ip_addresses":["10.1.2.3","2001:db8::1"],"p_any_emails":["bob@ex.com","c@ex.com"],"p_any_usernames":["Carol"]"#
+        );
+    }
+
+    #[test]
+    fn display_name_before_or_after_the_identity_key_and_escapes() {
+        let got = deep(
+            r#"[{"display_name":"A\u00e9","team_member_id":"dbmid:1"},{"account_id":1,"display_name":" Z "},"x\u0040ex.com"]"#,
+        );
+        assert_eq!(
+            got,
+            r#","p_any_emails":["x@ex.com"],"p_any_usernames":["Aé","Z"]"#
+        );
+    }
+
+    #[test]
+    fn a_bare_string_field_is_checked() {
+        assert_eq!(
+            deep(r#""10.0.0.1""#),
+            r#","p_any_ip_addresses":["10.0.0.1"]"#
+        );
+        assert_eq!(deep("42"), "");
+    }
+
+    #[test]
+    fn top_tag_fast_and_slow_paths() {
+        let mut ds = DeepScratch::default();
+        assert_eq!(
+            top_tag(r#"{".tag":"a_details","x":1}"#, &mut ds),
+            Some(r#""a_details""#)
+        );
+        assert_eq!(
+            top_tag(r#"{"x":{".tag":"inner"}, ".tag" : "b_details"}"#, &mut ds),
+            Some(r#""b_details""#)
+        );
+        assert_eq!(top_tag(r#"{"x":{".tag":"inner"}}"#, &mut ds), None);
+        assert_eq!(top_tag(r#"[{".tag":"inner"}]"#, &mut ds), None);
+    }
+}
