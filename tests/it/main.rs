@@ -5,6 +5,7 @@
 mod adversarial;
 mod batch;
 mod common;
+mod deep;
 mod differential;
 mod faults;
 mod golden;

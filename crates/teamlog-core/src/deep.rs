@@ -71,19 +71,24 @@ fn maybe_ip(v: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
 }
 
+/// Levels of nesting whose keys the scanner tracks (for the username rule and
+/// the field's own `.tag`). Deeper values are still checked against [`RULES`];
+/// a deeper level costs one bit, so a line of 16 MiB of `[` stays small.
+pub const TRACKED_DEPTH: usize = 64;
+
 /// Reusable state of the scanner (one per worker).
 #[derive(Default, Debug)]
 pub struct DeepScratch {
+    /// The tracked levels, outermost first.
     frames: Vec<Frame>,
+    /// Bit `n`: level `n` is an object (every level, tracked or not).
+    objects: Vec<u64>,
     /// Decoded text of strings with escapes.
     decoded: String,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Frame {
-    object: bool,
-    /// In an object: the next string is a key.
-    expect_key: bool,
     /// What the last key was.
     key: KeyRole,
     /// Range in the slice of a `display_name` string value (with quotes).
@@ -157,6 +162,34 @@ fn check_string(c: &mut Collector, lit: &str, decoded: &mut String) {
     }
 }
 
+impl DeepScratch {
+    /// The current level's frame, when it is tracked.
+    #[inline]
+    fn current(&mut self, depth: usize) -> Option<&mut Frame> {
+        if depth > 0 && self.frames.len() == depth {
+            self.frames.last_mut()
+        } else {
+            None
+        }
+    }
+
+    fn is_object(&self, level: usize) -> bool {
+        self.objects[level / 64] & (1 << (level % 64)) != 0
+    }
+
+    fn set_object(&mut self, level: usize, object: bool) {
+        if self.objects.len() <= level / 64 {
+            self.objects.push(0);
+        }
+        let bit = 1 << (level % 64);
+        if object {
+            self.objects[level / 64] |= bit;
+        } else {
+            self.objects[level / 64] &= !bit;
+        }
+    }
+}
+
 /// Scans one `json` field's raw text (already validated JSON), adding what
 /// the rules find to `c` when `indicators` is set. Returns the field's own
 /// top-level `.tag` string literal (with quotes), when it is an object with one.
@@ -169,64 +202,74 @@ pub fn scan<'a>(
     let b = raw.as_bytes();
     let mut tag = None;
     ds.frames.clear();
+    let (mut depth, mut expect_key) = (0usize, false);
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'{' | b'[' => {
-                if let Some(f) = ds.frames.last_mut() {
+            open @ (b'{' | b'[') => {
+                if let Some(f) = ds.current(depth) {
                     f.identity |= f.key == KeyRole::Identity;
                     f.key = KeyRole::Other;
                 }
-                ds.frames.push(Frame {
-                    object: b[i] == b'{',
-                    expect_key: b[i] == b'{',
-                    key: KeyRole::Other,
-                    display_name: None,
-                    identity: false,
-                });
+                ds.set_object(depth, open == b'{');
+                depth += 1;
+                if depth <= TRACKED_DEPTH {
+                    ds.frames.push(Frame {
+                        key: KeyRole::Other,
+                        display_name: None,
+                        identity: false,
+                    });
+                }
+                expect_key = open == b'{';
                 i += 1;
             }
             b'}' | b']' => {
-                if let Some(f) = ds.frames.pop() {
-                    if let (true, Some((s, e))) = (f.identity, f.display_name) {
+                if ds.frames.len() == depth {
+                    if let Some(Frame {
+                        identity: true,
+                        display_name: Some((s, e)),
+                        ..
+                    }) = ds.frames.pop()
+                    {
                         if let Some((v, escaped)) = content(&raw[s..e], &mut ds.decoded) {
                             add_value(c, &[IndicatorKind::Username], trim(v), escaped);
                         }
                     }
                 }
+                depth = depth.saturating_sub(1);
+                expect_key = false;
                 i += 1;
             }
             b',' => {
-                if let Some(f) = ds.frames.last_mut() {
-                    f.expect_key = f.object;
-                }
+                expect_key = depth > 0 && ds.is_object(depth - 1);
                 i += 1;
             }
             b'"' => {
                 let e = string_end(b, i);
                 let lit = &raw[i..e];
-                let depth = ds.frames.len();
-                match ds.frames.last_mut() {
-                    Some(f) if f.expect_key => {
-                        f.expect_key = false;
-                        f.key = match content(lit, &mut ds.decoded) {
+                if expect_key {
+                    expect_key = false;
+                    if ds.frames.len() == depth {
+                        let role = match content(lit, &mut ds.decoded) {
                             Some((k, _)) => key_role(k),
                             None => KeyRole::Other,
                         };
+                        if let Some(f) = ds.frames.last_mut() {
+                            f.key = role;
+                        }
                     }
-                    f => {
-                        if let Some(f) = f {
-                            match f.key {
-                                KeyRole::DisplayName => f.display_name = Some((i, e)),
-                                KeyRole::Identity => f.identity = true,
-                                KeyRole::Tag if depth == 1 && f.object => tag = Some(lit),
-                                _ => {}
-                            }
-                            f.key = KeyRole::Other;
+                } else {
+                    if let Some(f) = ds.current(depth) {
+                        match f.key {
+                            KeyRole::DisplayName => f.display_name = Some((i, e)),
+                            KeyRole::Identity => f.identity = true,
+                            KeyRole::Tag if depth == 1 => tag = Some(lit),
+                            _ => {}
                         }
-                        if indicators {
-                            check_string(c, lit, &mut ds.decoded);
-                        }
+                        f.key = KeyRole::Other;
+                    }
+                    if indicators {
+                        check_string(c, lit, &mut ds.decoded);
                     }
                 }
                 i = e;
@@ -234,19 +277,15 @@ pub fn scan<'a>(
             b' ' | b'\t' | b'\n' | b'\r' | b':' => i += 1,
             first => {
                 // A number, true, false or null.
-                let start = i;
                 while i < b.len()
                     && !matches!(b[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
                 {
                     i += 1;
                 }
-                if let Some(f) = ds.frames.last_mut() {
-                    if f.key == KeyRole::Identity && first != b'n' {
-                        f.identity = true;
-                    }
+                if let Some(f) = ds.current(depth) {
+                    f.identity |= f.key == KeyRole::Identity && first != b'n';
                     f.key = KeyRole::Other;
                 }
-                debug_assert!(i > start);
             }
         }
     }
@@ -312,6 +351,30 @@ mod tests {
             got,
             r#","p_any_emails":["x@ex.com"],"p_any_usernames":["Aé","Z"]"#
         );
+    }
+
+    #[test]
+    fn deep_nesting_keeps_checking_values_in_bounded_state() {
+        let n = 100_000;
+        let raw = format!("{}\"10.0.0.1\"{}", "[{\"k\":".repeat(n), "}]".repeat(n));
+        let mut ds = DeepScratch::default();
+        let mut c = Collector::default();
+        scan(&raw, &mut c, &mut ds, true);
+        assert!(ds.frames.capacity() <= TRACKED_DEPTH);
+        assert!(ds.objects.len() <= 2 * n / 64 + 1);
+        let mut out = Vec::new();
+        c.write(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#","p_any_ip_addresses":["10.0.0.1"]"#
+        );
+        // A key deep down is still a key, not a value.
+        let raw = format!("{}{{\"10.0.0.2\":1}}{}", "[".repeat(200), "]".repeat(200));
+        let mut c = Collector::default();
+        scan(&raw, &mut c, &mut ds, true);
+        let mut out = Vec::new();
+        c.write(&mut out);
+        assert!(out.is_empty());
     }
 
     #[test]
