@@ -11,6 +11,7 @@ mod faults;
 mod golden;
 mod input;
 mod invariants;
+mod lint;
 mod output;
 mod properties;
 mod pull;
