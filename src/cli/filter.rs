@@ -50,6 +50,12 @@ pub struct FilterArgs {
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
+    /// With --output-dir: place each input's output at its path below DIR
+    /// (not below its directory argument), so `--relative-to T T/a/b.gz`
+    /// writes what `-r T` writes for that file. Every input must be under DIR.
+    #[arg(long, value_name = "DIR", requires = "output_dir")]
+    pub relative_to: Option<PathBuf>,
+
     /// Compression of the files --output-dir writes.
     #[arg(long, value_enum, default_value_t = Compress::None, value_name = "KIND", requires = "output_dir")]
     pub compress: Compress,
@@ -158,7 +164,7 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
         .options(args.max_line_bytes, args.reject_notes());
     opts.lint = args.lint();
     let transformer = args.normalize.transformer_with(opts)?;
-    let sources = framing::expand(&args.files, args.recursive)?;
+    let sources = framing::expand(&args.files, args.recursive, args.relative_to.as_deref())?;
     let (sources, mut outputs) = open_outputs(args, sources)?;
     let tally = run_pipeline(args, &transformer, &sources, &mut outputs)?;
     let skipped = commit(outputs)?;

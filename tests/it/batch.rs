@@ -255,6 +255,61 @@ fn killed_run_resumes_to_the_same_bytes() {
     assert!(tree(&whole_with_d).len() == tree(&whole).len() + 1);
 }
 
+/// What a distributed runner relies on: one file of a tree, run alone with
+/// `--relative-to TREE`, gets the output path and bytes the whole-tree run
+/// gives it; a file outside TREE is refused before anything is written.
+#[test]
+fn relative_to_places_one_file_as_the_tree_run_does() {
+    let (dir, root) = archive_in_tempdir();
+    let whole = dir.path().join("whole");
+    output_dir_run(&root, &whole, &["--compress", "gzip"]);
+    let expected: Vec<(String, Vec<u8>)> = tree(&whole)
+        .into_iter()
+        .filter(|(n, _)| n == "2024/01/c.ndjson.gz")
+        .collect();
+    assert_eq!(expected.len(), 1);
+
+    let one = dir.path().join("one");
+    let file = root.join("2024/01/c.zst");
+    let o = run_repro(
+        &[
+            "-q",
+            "--relative-to",
+            root.to_str().unwrap(),
+            "--output-dir",
+            one.to_str().unwrap(),
+            "--compress",
+            "gzip",
+            file.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(tree(&one), expected);
+
+    let outside = dir.path().join("outside.ndjson");
+    std::fs::write(&outside, format!("{}\n", named("x"))).unwrap();
+    let refused = dir.path().join("refused");
+    let o = run_repro(
+        &[
+            "--relative-to",
+            root.to_str().unwrap(),
+            "--output-dir",
+            refused.to_str().unwrap(),
+            file.to_str().unwrap(),
+            outside.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{}: not under --relative-to", outside.display())),
+        "{err}"
+    );
+    assert!(!refused.exists(), "nothing written for a refused run");
+}
+
 #[test]
 fn compressed_outputs_decompress_to_the_plain_ones() {
     let (dir, root) = archive_in_tempdir();

@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::os::unix::fs::FileTypeExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -56,12 +56,61 @@ pub enum InputError {
     Directory(String),
     #[error("{path}: cannot list directory: {err}")]
     Walk { path: String, err: String },
+    #[error("{path}: not under --relative-to {base}; give a directory that holds every input")]
+    NotUnder { path: String, base: String },
 }
 
 /// Turns FILE arguments into sources: none or `-` is stdin; directories are an
 /// error unless `recursive`, in which case everything under them that is not
-/// a directory comes sorted by path (component by component).
-pub fn expand(args: &[PathBuf], recursive: bool) -> Result<Vec<Source>, InputError> {
+/// a directory comes sorted by path (component by component). With
+/// `relative_to`, every source's `rel` is its path below that directory (so
+/// one file of a tree gets the output path a `-r` run of the tree gives it).
+pub fn expand(
+    args: &[PathBuf],
+    recursive: bool,
+    relative_to: Option<&Path>,
+) -> Result<Vec<Source>, InputError> {
+    let mut out = expand_args(args, recursive)?;
+    if let Some(base) = relative_to {
+        for s in &mut out {
+            s.rel = rel_below(s, base)?;
+        }
+    }
+    Ok(out)
+}
+
+/// `src`'s path below `base`: compared as written, else with both resolved
+/// (`./T/a` under `T`), the file's own name kept as it is.
+fn rel_below(src: &Source, base: &Path) -> Result<PathBuf, InputError> {
+    let not_under = || InputError::NotUnder {
+        path: src.name.to_string(),
+        base: base.display().to_string(),
+    };
+    let path = src.path.as_deref().ok_or_else(not_under)?;
+    if let Ok(rel) = path.strip_prefix(base) {
+        if !rel.as_os_str().is_empty() {
+            return Ok(rel.to_path_buf());
+        }
+    }
+    let resolved = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })
+        .map(|d| d.join(name)),
+        _ => return Err(not_under()),
+    };
+    match (resolved, std::fs::canonicalize(base)) {
+        (Ok(p), Ok(b)) => match p.strip_prefix(&b) {
+            Ok(rel) if !rel.as_os_str().is_empty() => Ok(rel.to_path_buf()),
+            _ => Err(not_under()),
+        },
+        _ => Err(not_under()),
+    }
+}
+
+fn expand_args(args: &[PathBuf], recursive: bool) -> Result<Vec<Source>, InputError> {
     if args.is_empty() {
         return Ok(vec![Source::stdin()]);
     }
