@@ -53,22 +53,23 @@ pub const IDENTITY_KEYS: &[&str] = &["account_id", "email", "team_member_id"];
 /// The email shape: exactly one `@`, a non-empty local part without white
 /// space, a domain of at least two non-empty labels separated by dots.
 pub fn is_email(v: &str) -> bool {
-    let Some((local, domain)) = v.split_once('@') else {
+    let b = v.as_bytes();
+    let Some(at) = memchr::memchr(b'@', b) else {
         return false;
     };
+    let (local, domain) = (&v[..at], &b[at + 1..]);
     !local.is_empty()
         && !local.chars().any(char::is_whitespace)
-        && !domain.contains('@')
-        && domain.contains('.')
-        && domain.split('.').all(|l| !l.is_empty())
+        && !domain.contains(&b'@')
+        && domain.contains(&b'.')
+        && domain.split(|&c| c == b'.').all(|l| !l.is_empty())
 }
 
 /// A cheap filter before the real parse: an IP address holds only hex
 /// digits, dots and colons, 2 to 45 of them.
 fn maybe_ip(v: &str) -> bool {
-    (2..=45).contains(&v.len())
-        && v.bytes()
-            .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
+    let ok = |b: u8| b.is_ascii_hexdigit() || b == b'.' || b == b':';
+    (2..=45).contains(&v.len()) && v.bytes().all(ok)
 }
 
 /// Levels of nesting whose keys the scanner tracks (for the username rule and
@@ -116,29 +117,80 @@ fn key_role(k: &str) -> KeyRole {
     }
 }
 
-/// The end (one past the closing quote) of the string literal starting at `i`.
+/// The end (one past the closing quote) of the string literal starting at
+/// `i`, and whether it holds an escape.
 #[inline]
-fn string_end(b: &[u8], i: usize) -> usize {
+fn string_end(b: &[u8], i: usize) -> (usize, bool) {
     let mut j = i + 1;
+    let mut escaped = false;
     loop {
         match memchr::memchr2(b'"', b'\\', &b[j..]) {
-            Some(k) if b[j + k] == b'\\' => j += k + 2,
-            Some(k) => return j + k + 1,
+            Some(k) if b[j + k] == b'\\' => {
+                escaped = true;
+                j += k + 2;
+            }
+            Some(k) => return (j + k + 1, escaped),
             // Validated input always closes its strings.
-            None => return b.len(),
+            None => return (b.len(), escaped),
         }
     }
 }
 
-/// Decodes a string literal (with its quotes); borrowed when it has no escapes.
-fn content<'a>(lit: &'a str, decoded: &'a mut String) -> Option<(&'a str, bool)> {
+/// Decodes a string literal (with its quotes) into `out`; `false` when it
+/// is not text (a lone UTF-16 surrogate escape).
+fn unescape(lit: &str, out: &mut String) -> bool {
+    out.clear();
     let inner = &lit[1..lit.len() - 1];
-    if !inner.contains('\\') {
-        return Some((inner, false));
+    let mut rest = inner;
+    while let Some(k) = rest.find('\\') {
+        out.push_str(&rest[..k]);
+        let b = rest.as_bytes();
+        let (ch, used) = match b.get(k + 1) {
+            Some(b'u') => {
+                let hex = |at: usize| {
+                    rest.get(at..at + 4)
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                };
+                let Some(hi) = hex(k + 2) else { return false };
+                if (0xD800..0xDC00).contains(&hi) {
+                    let lo = (rest.get(k + 6..k + 8) == Some("\\u"))
+                        .then(|| hex(k + 8))
+                        .flatten();
+                    match lo {
+                        Some(lo) if (0xDC00..0xE000).contains(&lo) => {
+                            (0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00), 12)
+                        }
+                        _ => return false,
+                    }
+                } else {
+                    (hi, 6)
+                }
+            }
+            Some(b'n') => (0x0A, 2),
+            Some(b't') => (0x09, 2),
+            Some(b'r') => (0x0D, 2),
+            Some(b'b') => (0x08, 2),
+            Some(b'f') => (0x0C, 2),
+            Some(&c) => (u32::from(c), 2),
+            None => return false,
+        };
+        match char::from_u32(ch) {
+            Some(c) => out.push(c),
+            None => return false,
+        }
+        rest = &rest[k + used..];
     }
-    // Validated input, but a lone surrogate escape is still not text: skip it.
-    *decoded = serde_json::from_str::<String>(lit).ok()?;
-    Some((decoded.as_str(), true))
+    out.push_str(rest);
+    true
+}
+
+/// A string literal's text: borrowed without escapes, else decoded into `decoded`.
+#[inline]
+fn content<'a>(lit: &'a str, escaped: bool, decoded: &'a mut String) -> Option<&'a str> {
+    if !escaped {
+        return Some(&lit[1..lit.len() - 1]);
+    }
+    unescape(lit, decoded).then_some(decoded.as_str())
 }
 
 fn add_value(c: &mut Collector, kinds: &[IndicatorKind], v: &str, escaped: bool) {
@@ -149,9 +201,74 @@ fn add_value(c: &mut Collector, kinds: &[IndicatorKind], v: &str, escaped: bool)
     }
 }
 
+/// Byte classes of [`value_end`]: the end of a string, `@`, and the bytes an
+/// IP address (with white space or non-ASCII around it) can hold.
+const STOP: u8 = 1;
+const AT: u8 = 2;
+const IP: u8 = 4;
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'"' | b'\\' => STOP,
+            b'@' => AT,
+            b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' | b'.' | b':' | b' ' => IP,
+            0x80..=0xff => IP,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// What [`value_end`] saw in a string value.
+struct Seen {
+    end: usize,
+    escaped: bool,
+    /// Some rule may match: it holds `@` or only IP characters. A string
+    /// that neither holds `@` nor is IP-shaped matches no rule.
+    candidate: bool,
+}
+
+/// [`string_end`] for a value, noting on the way whether a rule may match,
+/// so that most values are not looked at again.
+#[inline]
+fn value_end(b: &[u8], i: usize) -> Seen {
+    let (mut j, mut any, mut all) = (i + 1, 0u8, IP);
+    while let Some(&c) = b.get(j) {
+        let cl = CLASS[c as usize];
+        if cl & STOP != 0 {
+            if c == b'"' {
+                return Seen {
+                    end: j + 1,
+                    escaped: false,
+                    candidate: any & AT != 0 || all & IP != 0,
+                };
+            }
+            // An escape: leave the rest to the decoded text.
+            let (end, _) = string_end(b, j - 1);
+            return Seen {
+                end,
+                escaped: true,
+                candidate: true,
+            };
+        }
+        any |= cl;
+        all &= cl;
+        j += 1;
+    }
+    Seen {
+        end: b.len(),
+        escaped: false,
+        candidate: false,
+    }
+}
+
 /// Applies [`RULES`] to one string value.
-fn check_string(c: &mut Collector, lit: &str, decoded: &mut String) {
-    let Some((v, escaped)) = content(lit, decoded) else {
+fn check_string(c: &mut Collector, lit: &str, escaped: bool, decoded: &mut String) {
+    let Some(v) = content(lit, escaped, decoded) else {
         return;
     };
     let t = trim(v);
@@ -231,7 +348,9 @@ pub fn scan<'a>(
                         ..
                     }) = ds.frames.pop()
                     {
-                        if let Some((v, escaped)) = content(&raw[s..e], &mut ds.decoded) {
+                        let lit = &raw[s..e];
+                        let escaped = lit.contains('\\');
+                        if let Some(v) = content(lit, escaped, &mut ds.decoded) {
                             add_value(c, &[IndicatorKind::Username], trim(v), escaped);
                         }
                     }
@@ -244,32 +363,34 @@ pub fn scan<'a>(
                 expect_key = depth > 0 && ds.is_object(depth - 1);
                 i += 1;
             }
+            b'"' if !expect_key => {
+                let seen = value_end(b, i);
+                let (e, lit) = (seen.end, &raw[i..seen.end]);
+                if let Some(f) = ds.current(depth) {
+                    match f.key {
+                        KeyRole::DisplayName => f.display_name = Some((i, e)),
+                        KeyRole::Identity => f.identity = true,
+                        KeyRole::Tag if depth == 1 => tag = Some(lit),
+                        _ => {}
+                    }
+                    f.key = KeyRole::Other;
+                }
+                if indicators && seen.candidate {
+                    check_string(c, lit, seen.escaped, &mut ds.decoded);
+                }
+                i = e;
+            }
             b'"' => {
-                let e = string_end(b, i);
-                let lit = &raw[i..e];
-                if expect_key {
-                    expect_key = false;
-                    if ds.frames.len() == depth {
-                        let role = match content(lit, &mut ds.decoded) {
-                            Some((k, _)) => key_role(k),
-                            None => KeyRole::Other,
-                        };
-                        if let Some(f) = ds.frames.last_mut() {
-                            f.key = role;
-                        }
-                    }
-                } else {
-                    if let Some(f) = ds.current(depth) {
-                        match f.key {
-                            KeyRole::DisplayName => f.display_name = Some((i, e)),
-                            KeyRole::Identity => f.identity = true,
-                            KeyRole::Tag if depth == 1 => tag = Some(lit),
-                            _ => {}
-                        }
-                        f.key = KeyRole::Other;
-                    }
-                    if indicators {
-                        check_string(c, lit, &mut ds.decoded);
+                let (e, escaped) = string_end(b, i);
+                // A key.
+                expect_key = false;
+                if ds.frames.len() == depth {
+                    let role = match content(&raw[i..e], escaped, &mut ds.decoded) {
+                        Some(k) => key_role(k),
+                        None => KeyRole::Other,
+                    };
+                    if let Some(f) = ds.frames.last_mut() {
+                        f.key = role;
                     }
                 }
                 i = e;
@@ -375,6 +496,23 @@ mod tests {
         let mut out = Vec::new();
         c.write(&mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn unescape_agrees_with_serde_json() {
+        let mut out = String::new();
+        for lit in [
+            r#""plain""#,
+            r#""a\"b\\c\/d\n\t\r\b\f""#,
+            r#""\u00e9\u0040x\ud83d\ude00z""#,
+            r#""\u0000""#,
+        ] {
+            assert!(unescape(lit, &mut out), "{lit}");
+            assert_eq!(out, serde_json::from_str::<String>(lit).unwrap(), "{lit}");
+        }
+        for lone in [r#""\ud800""#, r#""\udc00\ud800""#, r#""\ud800\u0041""#] {
+            assert!(!unescape(lone, &mut out), "{lone}");
+        }
     }
 
     #[test]

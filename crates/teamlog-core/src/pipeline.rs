@@ -118,25 +118,31 @@ pub const NO_EVENT_TYPE: &str = "(none)";
 impl Tally {
     /// Adds one chunk's events by type and its warnings.
     fn add_types(&mut self, res: &ChunkOutput) {
-        for (category, ty, n) in &res.by_type.rows {
+        let (by_category, by_type) = (&mut self.events_by_category, &mut self.events_by_type);
+        res.by_type.for_each(|category, ty, n| {
             if let Some(c) = category {
-                *self.events_by_category.entry(c.clone()).or_default() += n;
+                bump(by_category, c, n);
             }
             if let Some(t) = ty {
-                *self.events_by_type.entry(t.clone()).or_default() += n;
+                bump(by_type, t, n);
             }
-        }
+        });
         let w = &mut self.warnings;
         for warning in &res.warnings {
             w.total += 1;
             *w.by_kind.entry(warning.kind.as_str()).or_default() += 1;
             let ty = warning.event_type.as_deref().unwrap_or(NO_EVENT_TYPE);
-            match w.by_event_type.get_mut(ty) {
-                Some(n) => *n += 1,
-                None => {
-                    w.by_event_type.insert(ty.to_string(), 1);
-                }
-            }
+            bump(&mut w.by_event_type, ty, 1);
+        }
+    }
+}
+
+/// Adds `n` to `key`'s count, copying the key only the first time.
+fn bump(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
+    match map.get_mut(key) {
+        Some(c) => *c += n,
+        None => {
+            map.insert(key.to_string(), n);
         }
     }
 }

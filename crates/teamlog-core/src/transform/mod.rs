@@ -309,7 +309,7 @@ impl Transformer {
     fn observe(&self, sc: &Scratch, out: &mut ChunkOutput, line: u64, index: Option<usize>) {
         let c = &sc.captured;
         if c.event_type().is_some() || c.category().is_some() {
-            out.by_type.add(c.category(), c.event_type(), 1);
+            out.by_type.add(c.category(), c.event_type());
         }
         if self.opts.lint {
             crate::lint::check(c, line, index, &mut out.warnings);
