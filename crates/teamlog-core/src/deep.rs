@@ -201,68 +201,62 @@ fn add_value(c: &mut Collector, kinds: &[IndicatorKind], v: &str, escaped: bool)
     }
 }
 
-/// Byte classes of [`value_end`]: the end of a string, `@`, and the bytes an
-/// IP address (with white space or non-ASCII around it) can hold.
-const STOP: u8 = 1;
-const AT: u8 = 2;
-const IP: u8 = 4;
-static CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = match b {
-            b'"' | b'\\' => STOP,
-            b'@' => AT,
-            b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' | b'.' | b':' | b' ' => IP,
-            0x80..=0xff => IP,
-            _ => 0,
-        };
-        i += 1;
-    }
-    t
-};
-
 /// What [`value_end`] saw in a string value.
 struct Seen {
     end: usize,
     escaped: bool,
-    /// Some rule may match: it holds `@` or only IP characters. A string
-    /// that neither holds `@` nor is IP-shaped matches no rule.
+    /// Some rule may match: it holds `@` or an escape, or it is made of the
+    /// characters of an IP address (with a `.` or `:`) and white space. A
+    /// string that is neither matches no rule and is not looked at again.
     candidate: bool,
 }
 
-/// [`string_end`] for a value, noting on the way whether a rule may match,
-/// so that most values are not looked at again.
+/// Whether `b` may be an IP address, perhaps with white space (or other
+/// non-ASCII) around it.
+#[inline]
+fn ip_chars(b: &[u8]) -> bool {
+    let mut sep = false;
+    b.len() >= 2
+        && b.iter().all(|&c| {
+            sep |= c == b'.' || c == b':';
+            c.is_ascii_hexdigit() || matches!(c, b'.' | b':' | b' ') || c >= 0x80
+        })
+        && sep
+}
+
+/// [`string_end`] for a value, noting on the way (one search for `"`, `\`
+/// and `@`) whether a rule may match.
 #[inline]
 fn value_end(b: &[u8], i: usize) -> Seen {
-    let (mut j, mut any, mut all) = (i + 1, 0u8, IP);
-    while let Some(&c) = b.get(j) {
-        let cl = CLASS[c as usize];
-        if cl & STOP != 0 {
-            if c == b'"' {
+    let (mut j, mut at, mut escaped) = (i + 1, false, false);
+    loop {
+        match memchr::memchr3(b'"', b'\\', b'@', &b[j..]) {
+            Some(k) => match b[j + k] {
+                b'"' => {
+                    let end = j + k + 1;
+                    return Seen {
+                        end,
+                        escaped,
+                        candidate: at || escaped || ip_chars(&b[i + 1..end - 1]),
+                    };
+                }
+                b'@' => {
+                    at = true;
+                    j += k + 1;
+                }
+                _ => {
+                    escaped = true;
+                    j += k + 2;
+                }
+            },
+            None => {
                 return Seen {
-                    end: j + 1,
-                    escaped: false,
-                    candidate: any & AT != 0 || all & IP != 0,
-                };
+                    end: b.len(),
+                    escaped,
+                    candidate: false,
+                }
             }
-            // An escape: leave the rest to the decoded text.
-            let (end, _) = string_end(b, j - 1);
-            return Seen {
-                end,
-                escaped: true,
-                candidate: true,
-            };
         }
-        any |= cl;
-        all &= cl;
-        j += 1;
-    }
-    Seen {
-        end: b.len(),
-        escaped: false,
-        candidate: false,
     }
 }
 
