@@ -74,9 +74,10 @@ have python3 || { note "python3 is required"; exit 2; }
 
 # --- build and corpus --------------------------------------------------------
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
-note "building teamlog (release)"
-(cd "$root" && cargo build --release --quiet)
-teamlog=$CARGO_TARGET_DIR/release/teamlog
+# The dist profile (fat LTO, one codegen unit): what a distributed binary is.
+note "building teamlog (dist profile)"
+(cd "$root" && cargo build --profile dist --quiet)
+teamlog=$CARGO_TARGET_DIR/dist/teamlog
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/teamlog-compare.XXXXXX")
 if ((keep)); then

@@ -1,4 +1,4 @@
-//! The hot path, piece by piece, in bytes per second (issue 3, part 2).
+//! The hot path, piece by piece, in bytes per second.
 //!
 //! - `event`: the per-line transform on a realistic ~4 MB sample (as it runs
 //!   by default, with `--deep-indicators` and with `--lint`)

@@ -143,6 +143,12 @@ impl AtomicFile {
         }
     }
 
+    /// Whether this is a device or FIFO written through (nothing to commit:
+    /// what was written is out).
+    pub fn is_direct(&self) -> bool {
+        self.direct.is_some()
+    }
+
     /// The path as the user gave it (for messages).
     pub fn shown(&self) -> &Path {
         &self.shown
@@ -222,11 +228,45 @@ pub fn check_writable(path: &Path) -> io::Result<()> {
 /// An I/O error with what was done and to which file in its message, once
 /// (the OS reason without Rust's "(os error N)").
 pub fn with_path(e: io::Error, what: &str, path: &Path) -> io::Error {
+    labelled(e, &format!("{what} {}", path.display()))
+}
+
+/// An error labelled `what: reason`: what failed, once. Relabelling one of
+/// ours replaces its label instead of adding a second.
+pub fn labelled(e: io::Error, what: &str) -> io::Error {
+    let reason = reason(&e);
     io::Error::new(
         e.kind(),
-        format!("{what} {}: {}", path.display(), plain(&e)),
+        Described {
+            text: format!("{what}: {reason}"),
+            reason,
+        },
     )
 }
+
+/// The bare reason of an I/O error (`No space left on device`), without
+/// any label: for a caller that names the failure itself.
+pub fn reason(e: &io::Error) -> String {
+    match e.get_ref().and_then(|i| i.downcast_ref::<Described>()) {
+        Some(d) => d.reason.clone(),
+        None => plain(e),
+    }
+}
+
+/// A message made by [`labelled`], keeping the bare reason.
+#[derive(Debug)]
+struct Described {
+    text: String,
+    reason: String,
+}
+
+impl std::fmt::Display for Described {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Described {}
 
 /// An I/O error's text without the `(os error N)` suffix, and without the
 /// temporary file's name that `tempfile` adds (`... at path ".teamlog-x.tmp"`).

@@ -1,5 +1,5 @@
 //! `teamlog generate`: a corpus of realistic raw Dropbox team-log events, and of
-//! the bad lines teamlog must reject, for tests and benchmarks (SPEC §9).
+//! the bad lines teamlog must reject, for tests and benchmarks (docs/CONTRACT.md §9).
 //!
 //! What this module owns:
 //! - drawing from the engine's event catalogue (`teamlog_core::catalogue`:
@@ -13,7 +13,7 @@
 //!   archives: IPv4 and IPv6, non-ASCII and bidi text, JSON escapes, ASCII-only
 //!   escaping as Python's SDK writes it, timestamps with fractions, offsets and
 //!   Panther's own form, compact unions, a tail of very large events;
-//! - `BAD_LINES`, one entry per way a line gets rejected (SPEC §6), cycled
+//! - `BAD_LINES`, one entry per way a line gets rejected (docs/CONTRACT.md §6), cycled
 //!   through when `invalid_rate` asks for bad lines.
 //!
 //! It never validates: that is the engine's job. The bytes depend only on the
@@ -1612,7 +1612,7 @@ const fn bad_actor(name: &'static str, actor: &'static [u8]) -> BadLine {
     mutate(name, Mutation::Replace(F::Actor, actor))
 }
 
-/// Every kind of bad line, cycled through in this order (SPEC §2, §3, §4, §6).
+/// Every kind of bad line, cycled through in this order (docs/CONTRACT.md §2, §3, §4, §6).
 pub(crate) const BAD_LINES: &[BadLine] = &[
     BadLine {
         name: "truncated JSON",
@@ -2284,7 +2284,7 @@ mod tests {
         }
     }
 
-    /// SPEC §4's timestamp rule, written independently of the generator.
+    /// docs/CONTRACT.md §4's timestamp rule, written independently of the generator.
     fn check_timestamp(s: &str) -> Result<(), String> {
         let b = s.as_bytes();
         let err = || Err(format!("bad timestamp {s:?}"));
@@ -2354,7 +2354,7 @@ mod tests {
     }
 
     /// Whether teamlog would accept the line as one event: an independent,
-    /// deliberately simple reading of SPEC §2–§4, enough to tell the
+    /// deliberately simple reading of docs/CONTRACT.md §2–§4, enough to tell the
     /// generator's good lines from its bad ones.
     fn check_event(line: &[u8]) -> Result<Value, String> {
         let s = std::str::from_utf8(line).map_err(|e| e.to_string())?;

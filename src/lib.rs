@@ -18,6 +18,7 @@ pub mod cli;
 pub mod exit;
 pub mod generate;
 pub mod normalize;
+pub mod paths;
 pub mod progress;
 pub mod pull;
 pub mod report;

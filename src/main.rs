@@ -19,9 +19,32 @@ fn main() -> ExitCode {
             let _ = writeln!(
                 std::io::stderr(),
                 "teamlog: error: {}",
-                sanitize(&format!("{e:#}"))
+                sanitize(&message(&e))
             );
             Exit::Fatal.into()
         }
     }
+}
+
+/// An error and its causes, each said once (a cause already in the text
+/// before it is left out) and without Rust's `(os error N)`.
+fn message(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    while let Some(i) = text.find(" (os error ") {
+        match text[i..].find(')') {
+            Some(j) => text.replace_range(i..i + j + 1, ""),
+            None => break,
+        }
+    }
+    text
 }

@@ -2,6 +2,7 @@
 //! `pull --normalize`: the schema, row ids, parse time, source id and label,
 //! and the rejects file; turned here into the engine's [`Transformer`].
 
+use crate::cli::heading;
 use crate::cli::values::parse_timestamp;
 use clap::Args;
 use std::path::PathBuf;
@@ -32,38 +33,43 @@ impl From<RowIdArg> for RowIdMode {
 #[derive(Args, Debug, Clone)]
 pub struct NormalizeArgs {
     /// Use this Panther-style YAML schema instead of the embedded
-    /// Dropbox.TeamEvent one (see `teamlog schema` for the format).
-    #[arg(long, value_name = "FILE")]
+    /// Dropbox.TeamEvent one (see `teamlog schema` for the format). Read
+    /// strictly: an unknown key is an error. Keys supported: name, type,
+    /// required, description, fields, element, timeFormat, timeFormats,
+    /// isEventTime, indicators, validate (allow/deny), isEmbeddedJSON.
+    #[arg(long, value_name = "FILE", help_heading = heading::NORMALIZATION)]
     pub schema: Option<PathBuf>,
 
     /// How p_row_id is made: `sequential` is unique within the run (Panther's
     /// layout); `content` is a hash of the normalized event, so reruns agree and
     /// exact duplicates share one id.
-    #[arg(long, value_enum, default_value_t = RowIdArg::Sequential, value_name = "MODE")]
+    #[arg(long, value_enum, default_value_t = RowIdArg::Sequential, value_name = "MODE", help_heading = heading::NORMALIZATION)]
     pub row_id: RowIdArg,
 
-    /// Pin p_parse_time (RFC 3339, e.g. 2024-01-01T00:00:00Z) instead of the
-    /// run's start. With --row-id content the output is then reproducible.
-    #[arg(long, value_name = "TIMESTAMP", value_parser = parse_timestamp)]
+    /// Pin p_parse_time [default: the run's start]: RFC 3339
+    /// (2024-01-01T00:00:00Z), a date (2024-01-01, midnight UTC) or a duration
+    /// back from now (7d), as `pull --start` takes them. With --row-id content
+    /// the output is then reproducible.
+    #[arg(long, value_name = "TIME", value_parser = parse_timestamp, help_heading = heading::NORMALIZATION)]
     pub parse_time: Option<Timestamp>,
 
     /// Set p_source_id on every event.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help_heading = heading::NORMALIZATION)]
     pub source_id: Option<String>,
 
     /// Set p_source_label on every event.
-    #[arg(long, value_name = "LABEL")]
+    #[arg(long, value_name = "LABEL", help_heading = heading::NORMALIZATION)]
     pub source_label: Option<String>,
 
     /// Set p_source_label to each event's input path (`-` for stdin), so mixed
     /// archives stay traceable.
-    #[arg(long, conflicts_with = "source_label")]
+    #[arg(long, conflicts_with = "source_label", help_heading = heading::NORMALIZATION)]
     pub source_label_from_path: bool,
 
     /// Write one JSON record per rejected line (or envelope element) to FILE:
     /// source, line, index, error, and the exact raw text (raw_base64 when it
     /// is not UTF-8).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = heading::OUTPUT)]
     pub rejects: Option<PathBuf>,
 
     /// Also fill p_any_emails, p_any_ip_addresses and p_any_usernames from
@@ -72,7 +78,7 @@ pub struct NormalizeArgs {
     /// display_name of an object holding an account_id, email or
     /// team_member_id. Costs a second pass over those fields' bytes: about
     /// 25-30% more CPU on generated Dropbox data. Off, the output is unchanged.
-    #[arg(long)]
+    #[arg(long, help_heading = heading::NORMALIZATION)]
     pub deep_indicators: bool,
 }
 
@@ -109,12 +115,10 @@ impl NormalizeArgs {
         max_line_bytes: usize,
         reject_notes: usize,
     ) -> anyhow::Result<Transformer> {
-        self.transformer_with(self.options(max_line_bytes, reject_notes))
-    }
-
-    /// [`transformer`](Self::transformer) with options the caller adjusted.
-    pub fn transformer_with(&self, opts: TransformOptions) -> anyhow::Result<Transformer> {
-        Ok(Transformer::new(self.plan()?, opts))
+        Ok(Transformer::new(
+            self.plan()?,
+            self.options(max_line_bytes, reject_notes),
+        ))
     }
 
     /// The sequential row-id numbering, when that mode is chosen.

@@ -1,35 +1,41 @@
 //! What a run tells its user afterwards: the one-line stderr summary and the
-//! `--stats` JSON document (SPEC §6), with per-source breakdowns.
+//! `--stats` JSON document (docs/CONTRACT.md §6), with per-source breakdowns (those of
+//! inputs an earlier run did come from their `--output-dir` records).
 
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use teamlog_core::pipeline::{SourceTotals, Tally, WarningTally};
+use teamlog_core::pipeline::{Tally, WarningTally};
 use teamlog_core::terminal::sanitize as terminal_safe;
 use teamlog_core::transform::Counts;
 
-/// Everything `--stats` writes.
+/// Everything `--stats` writes: the whole batch, so that a rerun that skips
+/// inputs done by an earlier run (`--output-dir`) reports what one
+/// uninterrupted run would. Throughput is this run's.
 #[derive(Serialize)]
-pub struct Stats<'a> {
+pub struct Stats {
     #[serde(flatten)]
     pub totals: Counts,
+    /// Events in committed outputs (`events` less those of a failed input's
+    /// discarded output, or of a `-o FILE` not put in place).
+    pub written: u64,
     pub seconds: f64,
     pub mb_per_s: f64,
     pub events_per_s: f64,
-    pub rejected_by_reason: &'a BTreeMap<String, u64>,
+    pub rejected_by_reason: BTreeMap<String, u64>,
     /// Inputs that could not be opened or read to the end.
     pub failed_sources: u64,
-    /// Inputs skipped because their `--output-dir` output already existed.
-    pub skipped_sources: &'a [String],
-    pub sources: &'a [SourceTotals],
-    /// Written events by category and by event type.
-    pub events_by_category: &'a BTreeMap<String, u64>,
-    pub events_by_type: &'a BTreeMap<String, u64>,
+    /// Inputs an earlier run had done (`--output-dir`), not read again; their
+    /// entries in `sources` are that run's.
+    pub skipped_sources: Vec<String>,
+    /// One entry per input, in input order.
+    pub sources: Vec<serde_json::Value>,
+    /// Events this run wrote by category and by event type.
+    pub events_by_category: BTreeMap<String, u64>,
+    pub events_by_type: BTreeMap<String, u64>,
     /// Catalogue warnings by kind and by event type (with `--lint`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub warnings: Option<&'a WarningTally>,
-    #[serde(skip)]
-    tally: &'a Tally,
+    pub warnings: Option<WarningTally>,
 }
 
 fn rate(n: u64, secs: f64) -> f64 {
@@ -40,35 +46,73 @@ fn rate(n: u64, secs: f64) -> f64 {
     }
 }
 
-impl<'a> Stats<'a> {
-    pub fn new(tally: &'a Tally, skipped: &'a [String], elapsed: Duration) -> Stats<'a> {
+/// One per-source entry: of a source this run read (its index in the tally),
+/// or the stored entry of a source an earlier run did.
+pub enum Entry<'a> {
+    Ran(usize),
+    Earlier(&'a serde_json::Value),
+}
+
+impl Stats {
+    /// The batch's stats: `entries` in input order, indexes into
+    /// `tally.per_source` for the sources this run read.
+    pub fn new(
+        tally: &Tally,
+        entries: &[Entry<'_>],
+        skipped: Vec<String>,
+        elapsed: Duration,
+    ) -> Stats {
         let secs = elapsed.as_secs_f64();
-        Stats {
+        let mut st = Stats {
             totals: tally.totals,
+            written: tally.per_source.iter().map(|s| s.written).sum(),
             seconds: secs,
             mb_per_s: rate(tally.totals.bytes_in, secs) / 1e6,
             events_per_s: rate(tally.totals.events, secs),
-            rejected_by_reason: &tally.by_reason,
+            rejected_by_reason: tally.by_reason.clone(),
             failed_sources: tally.failed_sources,
             skipped_sources: skipped,
-            sources: &tally.per_source,
-            events_by_category: &tally.events_by_category,
-            events_by_type: &tally.events_by_type,
+            sources: Vec::with_capacity(entries.len()),
+            events_by_category: tally.events_by_category.clone(),
+            events_by_type: tally.events_by_type.clone(),
             warnings: None,
-            tally,
+        };
+        for e in entries {
+            match e {
+                Entry::Ran(i) => st
+                    .sources
+                    .push(serde_json::to_value(&tally.per_source[*i]).unwrap_or_default()),
+                Entry::Earlier(v) => st.add_earlier(v),
+            }
         }
+        st
     }
 
     /// Reports the catalogue warnings too (the run had `--lint`).
-    pub fn with_lint(mut self, lint: bool) -> Stats<'a> {
+    pub fn with_lint(mut self, tally: &Tally, lint: bool) -> Stats {
         if lint {
-            self.warnings = Some(&self.tally.warnings);
+            self.warnings = Some(tally.warnings.clone());
         }
         self
     }
 
-    /// The one-line summary (SPEC §6), plus a line naming the files with
-    /// rejects when there were several inputs.
+    /// Adds the stored entry of a source an earlier run did to the totals.
+    fn add_earlier(&mut self, v: &serde_json::Value) {
+        let c: Counts = serde_json::from_value(v.clone()).unwrap_or_default();
+        self.totals.add(&c);
+        self.written += v["written"].as_u64().unwrap_or(c.events);
+        if let Some(m) = v["rejected_by_reason"].as_object() {
+            for (reason, n) in m {
+                *self.rejected_by_reason.entry(reason.clone()).or_default() +=
+                    n.as_u64().unwrap_or(0);
+            }
+        }
+        self.sources.push(v.clone());
+    }
+
+    /// The one-line summary (docs/CONTRACT.md §6) of the batch, like `--stats`, plus a
+    /// line naming the files with rejects when there were several inputs,
+    /// and one for the inputs an earlier run did.
     pub fn summary(&self) -> String {
         let t = &self.totals;
         let envelopes = if t.envelopes > 0 {
@@ -79,10 +123,18 @@ impl<'a> Stats<'a> {
         } else {
             String::new()
         };
+        let unwritten = if self.written < t.events {
+            format!(
+                " ({} valid events not written, as an input failed)",
+                t.events - self.written
+            )
+        } else {
+            String::new()
+        };
         let mut s = format!(
-            "teamlog: {} lines{envelopes}: {} events written, {} rejected, {} blank; {} in {:.2} s ({:.1} MB/s, {:.0} events/s)",
+            "teamlog: {} lines{envelopes}: {} events written{unwritten}, {} rejected, {} blank; {} in {:.2} s ({:.1} MB/s, {:.0} events/s)",
             t.lines,
-            t.events,
+            self.written,
             t.rejected,
             t.blank,
             human_bytes(t.bytes_in),
@@ -90,21 +142,22 @@ impl<'a> Stats<'a> {
             self.mb_per_s,
             self.events_per_s
         );
-        if let Some(w) = self.warnings {
+        if let Some(w) = &self.warnings {
             s.push_str(&warnings_summary(w));
         }
-        if self.sources.len() > 1 {
-            let with: Vec<String> = self
-                .sources
-                .iter()
-                .filter(|s| s.counts.rejected > 0)
-                .map(|s| format!("{} ({})", terminal_safe(&s.source), s.counts.rejected))
-                .collect();
-            if !with.is_empty() {
-                s.push_str(&format!("\nteamlog: rejects in {}", with.join(", ")));
-            }
+        let with: Vec<String> = self
+            .sources
+            .iter()
+            .filter_map(|v| {
+                let n = v["rejected"].as_u64().filter(|&n| n > 0)?;
+                Some(format!("{} ({n})", terminal_safe(v["source"].as_str()?)))
+            })
+            .collect();
+        if self.sources.len() > 1 && !with.is_empty() {
+            s.push_str(&format!("\nteamlog: rejects in {}", with.join(", ")));
         }
         if !self.skipped_sources.is_empty() {
+            // Their counts are in the line above, as in --stats.
             s.push_str(&format!(
                 "\nteamlog: skipped {} inputs whose output already exists (--force redoes them)",
                 self.skipped_sources.len()

@@ -1,15 +1,18 @@
 //! `teamlog [FILE]...`: the normalizing filter's flags, and its run in named
-//! stages: resolve the inputs, open the outputs, run the pipeline, commit,
-//! report.
+//! stages: resolve the inputs, plan and check the outputs (before any input
+//! is read), open them, run the pipeline, commit, report.
 
 use crate::atomic::{self, AtomicFile};
+use crate::cli::heading;
 use crate::cli::values::{parse_chunk, parse_max_line, parse_threads};
 use crate::exit::Exit;
 use crate::normalize::NormalizeArgs;
+use crate::paths;
 use crate::progress::Progress;
-use crate::report::Stats;
+use crate::report::{Entry, Stats};
+use crate::sinks::manifest::{self, Manifest, Record, Recorded};
 use crate::sinks::output_dir::{self, Compress, OutputDir};
-use crate::sinks::stream::Labelled;
+use crate::sinks::stream::{check_stdout, Labelled};
 use clap::Args;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -28,78 +31,83 @@ use teamlog_core::transform::Transformer;
 pub struct FilterArgs {
     /// Input files, read in order; `-` or none reads stdin. Plain, gzip
     /// (all members) or zstd, detected from the first bytes.
-    #[arg(value_name = "FILE")]
+    #[arg(value_name = "FILE", help_heading = heading::INPUT)]
     pub files: Vec<PathBuf>,
 
     /// Read the files under directory arguments, sorted by path.
-    #[arg(short = 'r', long)]
+    #[arg(short = 'r', long, help_heading = heading::INPUT)]
     pub recursive: bool,
 
+    /// Reject lines longer than this (without the line ending), 1 byte to 1G;
+    /// K, M, G are powers of 1024. Such a line is never held in memory whole;
+    /// its reject record keeps the first 4 KiB.
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_max_line, help_heading = heading::INPUT)]
+    pub max_line_bytes: usize,
+
     /// Write events to FILE instead of stdout. The file is written beside FILE
-    /// under a temporary name and renamed when the run succeeds, so a failed
-    /// or interrupted run never leaves a half-written FILE. (A device, FIFO or
-    /// symlink is written in place instead.)
-    #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "output_dir")]
+    /// under a temporary name and renamed when every input was read to its
+    /// end, so a failed or interrupted run leaves FILE as it was. (A device or
+    /// FIFO is written through; a symlink's target is replaced.)
+    #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "output_dir", help_heading = heading::OUTPUT)]
     pub output: Option<PathBuf>,
 
     /// Write one output file per input under DIR, at the input's relative path
     /// (below its directory argument), named .ndjson (.ndjson.gz/.zst with
-    /// --compress). Each is written atomically; inputs whose output already
-    /// exists are skipped unless --force, so an interrupted run can simply be
-    /// started again.
-    #[arg(long, value_name = "DIR")]
+    /// --compress). Each is written atomically, then a record of it under
+    /// DIR/_teamlog/; inputs with a record are skipped unless --force (stdin
+    /// never is), and still reported in --stats and --rejects, so an
+    /// interrupted run can simply be started again.
+    #[arg(long, value_name = "DIR", help_heading = heading::OUTPUT)]
     pub output_dir: Option<PathBuf>,
 
     /// With --output-dir: place each input's output at its path below DIR
     /// (not below its directory argument), so `--relative-to T T/a/b.gz`
     /// writes what `-r T` writes for that file. Every input must be under DIR.
-    #[arg(long, value_name = "DIR", requires = "output_dir")]
+    #[arg(long, value_name = "DIR", requires = "output_dir", help_heading = heading::OUTPUT)]
     pub relative_to: Option<PathBuf>,
 
     /// Compression of the files --output-dir writes.
-    #[arg(long, value_enum, default_value_t = Compress::None, value_name = "KIND", requires = "output_dir")]
+    #[arg(long, value_enum, default_value_t = Compress::None, value_name = "KIND", requires = "output_dir", help_heading = heading::OUTPUT)]
     pub compress: Compress,
 
-    /// With --output-dir: process inputs even when their output exists.
-    #[arg(long, requires = "output_dir")]
+    /// With --output-dir: process inputs again even when an earlier run did
+    /// them (their record in DIR/_teamlog/ exists).
+    #[arg(long, requires = "output_dir", help_heading = heading::OUTPUT)]
     pub force: bool,
-
-    /// Show progress on stderr even when it is not a terminal (one line per
-    /// second); on a terminal a progress bar is shown anyway, unless -q.
-    #[arg(long)]
-    pub progress: bool,
-
-    /// Write the run's counts as JSON to FILE: totals, rejects by reason, and
-    /// a breakdown per input file.
-    #[arg(long, value_name = "FILE")]
-    pub stats: Option<PathBuf>,
-
-    /// No summary and no reject messages on stderr (the exit status still tells).
-    #[arg(short = 'q', long)]
-    pub quiet: bool,
-
-    /// How many rejects to describe on stderr when --rejects is not given.
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub show_rejects: usize,
-
-    /// Worker threads [default: all cores]. 1 runs everything on one thread;
-    /// the output is byte-identical for any value.
-    #[arg(long, value_name = "N", value_parser = parse_threads)]
-    pub threads: Option<usize>,
 
     #[command(flatten)]
     pub normalize: NormalizeArgs,
 
-    /// Reject lines longer than this (without the line ending). Such a line is
-    /// never held in memory whole; its reject record keeps the first 4 KiB.
-    /// Accepts K, M, G suffixes; 1 byte to 1G.
-    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_max_line)]
-    pub max_line_bytes: usize,
+    /// Worker threads, 1 to 1024 [default: all cores]. 1 runs everything on
+    /// one thread. Events come out in input order for any value; with
+    /// --row-id content and --parse-time the output is byte-identical for any
+    /// value.
+    #[arg(long, value_name = "N", value_parser = parse_threads, help_heading = heading::PERFORMANCE)]
+    pub threads: Option<usize>,
 
-    /// Bytes handed to a worker at a time (4K to 256M). Memory in flight is
-    /// about 2 x threads (at most 32) x (chunk + longest line) x 2.
-    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_chunk)]
+    /// Bytes handed to a worker at a time, 4K to 256M. At most 2 x threads
+    /// chunks (at least 4, at most 32) are in flight, each holding its input
+    /// (the chunk, or one line when that is longer) and its output.
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_chunk, help_heading = heading::PERFORMANCE)]
     pub chunk_size: usize,
+
+    /// Show progress on stderr even when it is not a terminal (one line per
+    /// second); on a terminal a progress bar is shown anyway, unless -q.
+    #[arg(long, help_heading = heading::REPORTING)]
+    pub progress: bool,
+
+    /// Write the run's counts as JSON to FILE: totals, rejects by reason, and
+    /// a breakdown per input file.
+    #[arg(long, value_name = "FILE", help_heading = heading::REPORTING)]
+    pub stats: Option<PathBuf>,
+
+    /// No summary and no reject messages on stderr (the exit status still tells).
+    #[arg(short = 'q', long, help_heading = heading::REPORTING)]
+    pub quiet: bool,
+
+    /// How many rejects to describe on stderr when --rejects is not given.
+    #[arg(long, value_name = "N", default_value_t = 10, help_heading = heading::REPORTING)]
+    pub show_rejects: usize,
 
     /// Warn about events that drift from Dropbox's catalogue: unknown event
     /// type or category, retired category, a type under another category,
@@ -107,12 +115,12 @@ pub struct FilterArgs {
     /// than the catalogue's. Warnings are counted in the summary and
     /// --stats; events are written unchanged and the exit status does not
     /// change. Costs a few catalogue lookups per event (about 4% more CPU).
-    #[arg(long)]
+    #[arg(long, help_heading = heading::REPORTING)]
     pub lint: bool,
 
     /// Write one JSON record per catalogue warning to FILE (source, line,
     /// index, kind, event_type, category, got, expected). Implies --lint.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = heading::REPORTING)]
     pub warnings: Option<PathBuf>,
 }
 
@@ -144,15 +152,42 @@ impl FilterArgs {
     }
 }
 
+/// Writes a line to stderr; a closed stderr is ignored (the work goes on and
+/// the exit status still tells).
+fn note(line: &str) {
+    let _ = writeln!(io::stderr(), "{line}");
+}
+
+/// An OS error text without Rust's `(os error N)` suffix.
+fn without_os_error(s: &str) -> &str {
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => &s[..i],
+        _ => s,
+    }
+}
+
+/// `--output-dir`'s view of the run: every source's output path and key,
+/// the bookkeeping, and what an earlier run already did.
+struct DirPlan {
+    dir: PathBuf,
+    manifest: Manifest,
+    targets: Vec<PathBuf>,
+    keys: Vec<String>,
+    /// Per source: the record of an earlier run that did it (skipped now).
+    records: Vec<Option<Record>>,
+}
+
 /// The run's outputs, open before the first line is read.
 struct Outputs {
-    /// `-o FILE`, committed on success.
+    /// `-o FILE`, committed when every input was read to its end.
     target: Option<AtomicFile>,
     events: Box<dyn Sink>,
-    rejects: Option<Labelled<BufWriter<File>>>,
+    /// `--rejects FILE`: committed at the end (written through when a FIFO
+    /// or device). Under `--output-dir` it is filled at the end from the
+    /// sidecars instead of during the run.
+    rejects: Option<(AtomicFile, Labelled<BufWriter<File>>)>,
+    /// `--warnings FILE`, one record per catalogue warning.
     warnings: Option<Labelled<BufWriter<File>>>,
-    /// Inputs `--output-dir` skipped because their output exists.
-    skipped: Vec<String>,
 }
 
 /// `teamlog [FILE]...`: the normalizing filter.
@@ -162,66 +197,139 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
     let mut opts = args
         .normalize
         .options(args.max_line_bytes, args.reject_notes());
+    // An output directory keeps every source's rejects in its sidecar.
+    opts.keep_reject_records |= args.output_dir.is_some();
     opts.lint = args.lint();
-    let transformer = args.normalize.transformer_with(opts)?;
-    let sources = framing::expand(&args.files, args.recursive, args.relative_to.as_deref())?;
-    let (sources, mut outputs) = open_outputs(args, sources)?;
-    let tally = run_pipeline(args, &transformer, &sources, &mut outputs)?;
-    let skipped = commit(outputs)?;
-    report(args, &tally, &skipped, started)
+    let transformer = Transformer::new(args.normalize.plan()?, opts);
+    let all = framing::expand(&args.files, args.recursive, args.relative_to.as_deref())?;
+    let dir = args
+        .output_dir
+        .as_deref()
+        .map(|d| plan_output_dir(d, args.compress, args.force, &all))
+        .transpose()?;
+    check_outputs(args, &all, dir.as_ref())?;
+    let todo: Vec<Source> = match &dir {
+        Some(d) => all
+            .iter()
+            .zip(&d.records)
+            .filter(|(_, r)| r.is_none())
+            .map(|(s, _)| s.clone())
+            .collect(),
+        None => all.clone(),
+    };
+    let mut outputs = open_outputs(args, dir.as_ref())?;
+    let mut tally = run_pipeline(args, &transformer, &todo, &mut outputs)?;
+    commit(outputs, dir.as_ref(), &mut tally)?;
+    report(args, &tally, &all, dir.as_ref(), started)
+}
+
+/// Refuses outputs that are inputs, inside an input tree, or each other,
+/// and checks each can be written, before any input is read.
+fn check_outputs(args: &FilterArgs, all: &[Source], dir: Option<&DirPlan>) -> anyhow::Result<()> {
+    if args.output.is_none() && dir.is_none() {
+        check_stdout()?;
+    }
+    let trees: Vec<PathBuf> = if args.recursive {
+        args.files.iter().filter(|f| f.is_dir()).cloned().collect()
+    } else {
+        Vec::new()
+    };
+    let mut outs = Vec::new();
+    let named = [
+        ("-o", &args.output),
+        ("--rejects", &args.normalize.rejects),
+        ("--stats", &args.stats),
+    ];
+    for (flag, p) in named {
+        if let Some(path) = p {
+            outs.push(paths::Output { flag, path });
+        }
+    }
+    let tree = dir.map(|d| paths::OutputTree {
+        dir: &d.dir,
+        targets: &d.targets,
+    });
+    paths::check(
+        &paths::Inputs {
+            sources: all,
+            trees: &trees,
+        },
+        &outs,
+        tree.as_ref(),
+    )?;
+    if let Some(d) = dir {
+        d.manifest.prepare()?;
+    }
+    Ok(())
 }
 
 /// Opens where events and rejects go: stdout, `-o FILE`, or a file per input
-/// under `--output-dir` (which also decides the inputs still to do).
-fn open_outputs(args: &FilterArgs, sources: Vec<Source>) -> anyhow::Result<(Vec<Source>, Outputs)> {
-    let mut skipped = Vec::new();
-    let target = args.output.as_deref().map(AtomicFile::create).transpose()?;
-    let (sources, events): (Vec<Source>, Box<dyn Sink>) = match (&target, &args.output_dir) {
-        (Some(t), _) => {
-            let f = t.file().try_clone()?;
-            let name = t.shown().display().to_string();
-            (
-                sources,
-                Box::new(Stream(Labelled::new(
-                    BufWriter::with_capacity(1 << 16, f),
-                    name,
-                ))),
-            )
-        }
-        (None, Some(dir)) => {
-            let (todo, targets) =
-                plan_output_dir(dir, args.compress, args.force, sources, &mut skipped)?;
-            (todo, Box::new(OutputDir::new(targets, args.compress)))
+/// under `--output-dir`.
+fn open_outputs(args: &FilterArgs, dir: Option<&DirPlan>) -> anyhow::Result<Outputs> {
+    let target = args
+        .output
+        .as_deref()
+        .map(|p| AtomicFile::create(p).map_err(|e| atomic::with_path(e, "cannot write -o to", p)))
+        .transpose()?;
+    let events: Box<dyn Sink> = match (&target, dir) {
+        (Some(t), _) => Box::new(Stream(Labelled::new(
+            BufWriter::with_capacity(1 << 16, t.file().try_clone()?),
+            t.shown().display().to_string(),
+        ))),
+        (None, Some(d)) => {
+            let (targets, keys) = d
+                .records
+                .iter()
+                .zip(d.targets.iter().zip(&d.keys))
+                .filter(|(r, _)| r.is_none())
+                .map(|(_, (t, k))| (t.clone(), k.clone()))
+                .unzip();
+            Box::new(Recorded::new(
+                OutputDir::new(&d.dir, targets, args.compress),
+                d.manifest.clone(),
+                keys,
+            ))
         }
         // Line-buffered: each chunk's events reach a reader as soon as they
         // are written (`tail -f | teamlog | ...` streams).
-        (None, None) => (sources, Box::new(Stream(Labelled::stdout(io::stdout())))),
+        (None, None) => Box::new(Stream(Labelled::stdout(io::stdout()))),
     };
-    let rejects = side_file(args.normalize.rejects.as_deref(), "--rejects")?;
-    let warnings = side_file(args.warnings.as_deref(), "--warnings")?;
-    Ok((
-        sources,
-        Outputs {
-            target,
-            events,
-            rejects,
-            warnings,
-            skipped,
-        },
-    ))
-}
-
-/// Creates the file of a record flag (`--rejects`, `--warnings`), if given.
-fn side_file(path: Option<&Path>, flag: &str) -> anyhow::Result<Option<Labelled<BufWriter<File>>>> {
-    path.map(|p| -> anyhow::Result<_> {
-        let f = File::create(p)
-            .map_err(|e| atomic::with_path(e, &format!("cannot create {flag} file"), p))?;
-        Ok(Labelled::new(
-            BufWriter::with_capacity(1 << 16, f),
-            p.display().to_string(),
-        ))
+    let rejects = args
+        .normalize
+        .rejects
+        .as_deref()
+        .map(|p| -> anyhow::Result<_> {
+            let what = "cannot write --rejects to";
+            let f = AtomicFile::create(p).map_err(|e| atomic::with_path(e, what, p))?;
+            let w = f
+                .file()
+                .try_clone()
+                .map_err(|e| atomic::with_path(e, what, p))?;
+            let w = Labelled::new(
+                BufWriter::with_capacity(1 << 16, w),
+                p.display().to_string(),
+            );
+            Ok((f, w))
+        })
+        .transpose()?;
+    let warnings = args
+        .warnings
+        .as_deref()
+        .map(|p| -> anyhow::Result<_> {
+            let f = File::create(p)
+                .map_err(|e| atomic::with_path(e, "cannot create --warnings file", p))?;
+            Ok(Labelled::new(
+                BufWriter::with_capacity(1 << 16, f),
+                p.display().to_string(),
+            ))
+        })
+        .transpose()?;
+    Ok(Outputs {
+        target,
+        events,
+        rejects,
+        warnings,
     })
-    .transpose()
 }
 
 /// Runs the engine over `sources` into `outputs`, with the progress display.
@@ -243,9 +351,16 @@ fn run_pipeline(
         writer.on_chunk = Some(Box::new(move |t| p.lock().expect("not poisoned").update(t)));
     }
     let mut stderr = io::stderr();
+    // Under --output-dir the rejects go to each source's sidecar, and
+    // --rejects is filled from the sidecars at the end.
+    let streamed = args.output_dir.is_none();
     let mut to = Targets {
         out: &mut *outputs.events,
-        rejects: outputs.rejects.as_mut().map(|r| r as &mut dyn Write),
+        rejects: outputs
+            .rejects
+            .as_mut()
+            .filter(|_| streamed)
+            .map(|(_, w)| w as &mut dyn Write),
         messages: (notes > 0).then_some(&mut stderr as &mut dyn Write),
         warnings: outputs.warnings.as_mut().map(|w| w as &mut dyn Write),
     };
@@ -278,31 +393,83 @@ fn total_size(sources: &[Source]) -> Option<u64> {
         .sum()
 }
 
-/// Puts `-o FILE` in place once everything was written; returns the inputs
-/// `--output-dir` skipped.
-fn commit(outputs: Outputs) -> anyhow::Result<Vec<String>> {
+/// Puts the outputs in place and marks what was written: `-o FILE` only
+/// when every input was read to its end (else it is left as it was and
+/// nothing counts as written); under `--output-dir` each complete source's
+/// file was committed as it ended. `--rejects` is committed last (under
+/// `--output-dir` rebuilt from every source's sidecar, in input order).
+fn commit(outputs: Outputs, dir: Option<&DirPlan>, tally: &mut Tally) -> anyhow::Result<()> {
     let Outputs {
         target,
         events,
-        skipped,
-        ..
+        rejects,
+        warnings,
     } = outputs;
+    // Flushed with the run's targets; closed here.
+    drop(warnings);
     drop(events);
+    let complete = tally.failed_sources == 0;
+    // A device or FIFO `-o` was written through: like stdout.
+    let one_file = target.as_ref().is_some_and(|t| !t.is_direct());
     if let Some(t) = target {
-        t.commit()?;
+        if complete || t.is_direct() {
+            t.commit()?;
+        } else {
+            note(&format!(
+                "teamlog: -o {} left unchanged: an input failed, so the output would not be complete",
+                sanitize(&t.shown().display().to_string())
+            ));
+        }
     }
-    Ok(skipped)
+    for s in &mut tally.per_source {
+        // Stdout: what was streamed is out. `-o`: all or nothing.
+        // `--output-dir`: a failed source's file is discarded.
+        let kept = if one_file {
+            complete
+        } else {
+            dir.is_none() || s.error.is_none()
+        };
+        s.written = if kept { s.counts.events } else { 0 };
+    }
+    if let Some((f, mut w)) = rejects {
+        if let Some(d) = dir {
+            for k in &d.keys {
+                d.manifest.copy_rejects(k, &mut w)?;
+            }
+        }
+        w.flush()?;
+        drop(w);
+        f.commit()?;
+    }
+    Ok(())
 }
 
 /// Writes `--stats`, names failed inputs, prints the summary, and decides
-/// the exit status.
+/// the exit status (of the whole batch, so a rerun ends as the run did).
 fn report(
     args: &FilterArgs,
     tally: &Tally,
-    skipped: &[String],
+    all: &[Source],
+    dir: Option<&DirPlan>,
     started: Instant,
 ) -> anyhow::Result<Exit> {
-    let stats = Stats::new(tally, skipped, started.elapsed()).with_lint(args.lint());
+    let mut entries = Vec::with_capacity(all.len());
+    let mut skipped = Vec::new();
+    let mut ran = 0;
+    for (i, s) in all.iter().enumerate() {
+        match dir.and_then(|d| d.records[i].as_ref()) {
+            Some(rec) => {
+                entries.push(Entry::Earlier(&rec.stats));
+                skipped.push(s.name.to_string());
+            }
+            None => {
+                entries.push(Entry::Ran(ran));
+                ran += 1;
+            }
+        }
+    }
+    let stats =
+        Stats::new(tally, &entries, skipped, started.elapsed()).with_lint(tally, args.lint());
     if let Some(p) = &args.stats {
         let mut json = serde_json::to_vec_pretty(&stats)?;
         json.push(b'\n');
@@ -310,51 +477,63 @@ fn report(
     }
     for s in &tally.per_source {
         if let Some(e) = &s.error {
-            eprintln!("teamlog: error: {}", sanitize(e));
+            note(&format!(
+                "teamlog: error: {}",
+                sanitize(without_os_error(e))
+            ));
         }
     }
     if !args.quiet {
         let unshown = tally.unshown_rejects();
         if args.reject_notes() > 0 && unshown > 0 {
-            eprintln!("teamlog: {unshown} more rejected lines not shown (use --rejects FILE to keep them all)");
+            note(&format!("teamlog: {unshown} more rejected lines not shown (use --rejects FILE to keep them all)"));
         }
-        eprintln!("{}", stats.summary());
+        note(&stats.summary());
     }
     Ok(if tally.failed_sources > 0 {
         Exit::Fatal
     } else {
-        Exit::from_rejects(tally.totals.rejected)
+        Exit::from_rejects(stats.totals.rejected)
     })
 }
 
-/// Decides `--output-dir`'s work: the sources still to do and their targets.
-/// Two inputs that would write the same output are a usage error.
+/// Decides `--output-dir`'s work: every source's output path and key, and
+/// which an earlier run did. Two inputs that would write the same output
+/// (or record) are a usage error.
 fn plan_output_dir(
     dir: &Path,
     compress: Compress,
     force: bool,
-    sources: Vec<Source>,
-    skipped: &mut Vec<String>,
-) -> anyhow::Result<(Vec<Source>, Vec<PathBuf>)> {
+    sources: &[Source],
+) -> anyhow::Result<DirPlan> {
     let mut seen = std::collections::HashMap::new();
-    let mut todo = Vec::new();
-    let mut targets = Vec::new();
+    let mut targets = Vec::with_capacity(sources.len());
+    let mut keys = Vec::with_capacity(sources.len());
     for s in sources {
-        let t = output_dir::output_path(dir, &s, compress);
-        if let Some(other) = seen.insert(t.clone(), s.name.clone()) {
-            anyhow::bail!(
-                "{} and {} would both write {} under --output-dir; rename one or run them separately",
-                other,
-                s.name,
-                t.display()
-            );
+        let t = output_dir::output_path(dir, s, compress);
+        let key = manifest::key(&s.rel);
+        // Paths compared as bytes: names that are not UTF-8 stay distinct.
+        let record = std::ffi::OsString::from(format!("\0record {key}"));
+        for claim in [t.clone().into_os_string(), record] {
+            if let Some(other) = seen.insert(claim.clone(), s.name.clone()) {
+                anyhow::bail!(
+                    "{} and {} would both write {} under --output-dir; rename one or run them separately",
+                    sanitize(&other),
+                    sanitize(&s.name),
+                    sanitize(&t.display().to_string())
+                );
+            }
         }
-        if !force && t.exists() {
-            skipped.push(s.name.to_string());
-            continue;
-        }
-        todo.push(s);
         targets.push(t);
+        keys.push(key);
     }
-    Ok((todo, targets))
+    let manifest = Manifest::new(dir);
+    let records = manifest::plan(&manifest, sources, &keys, force);
+    Ok(DirPlan {
+        dir: dir.to_path_buf(),
+        manifest,
+        targets,
+        keys,
+        records,
+    })
 }

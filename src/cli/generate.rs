@@ -14,11 +14,14 @@ use std::path::PathBuf;
 /// IPv4 and IPv6 addresses, non-ASCII and right-to-left text, JSON escapes,
 /// timestamps with fractions and offsets, and a tail of large events. With
 /// --invalid-rate, cycles through every kind of line teamlog rejects. Without
-/// --count or --bytes, writes 1000 lines. Uses all cores; the output does not
-/// depend on their number.
+/// --count or --bytes, writes 1000 lines; with both, stops at whichever limit
+/// is reached first. Uses all cores; the output does not depend on their
+/// number.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GenerateArgs {
     /// Number of lines to write (events, bad lines and blank lines together)
+    /// [default: 1000 when --bytes is not given]. With --bytes too, the first
+    /// limit reached ends the output
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
 

@@ -1,6 +1,8 @@
-//! Parsers for flag values (sizes, times, thread counts), shared by every
-//! command so the same spelling means the same thing everywhere.
+//! Parsers for flag values (sizes, durations, times, thread counts), shared by
+//! every command so the same spelling means the same thing everywhere.
 
+use chrono::{DateTime, NaiveDate, Utc};
+use std::time::Duration;
 use teamlog_core::timestamp::{self, Timestamp};
 
 /// Parses sizes such as `16777216`, `64K`, `1M`, `16MiB`, `1G`, `2T` (powers of 1024).
@@ -23,10 +25,98 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is too large"))
 }
 
-/// Parses an RFC 3339 timestamp (`2024-01-31T12:00:00Z`).
+/// Parses a duration like `30s`, `15m`, `2h`, `1d`, `250ms` or `1h30m`.
+///
+/// A bare number is refused: `--interval 30` could mean seconds or minutes, and a
+/// silent guess is worse than an error.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("empty duration; write it like 30s, 15m, 2h or 1d".into());
+    }
+    let bytes = t.as_bytes();
+    let mut total = Duration::ZERO;
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if start == i {
+            return Err(format!(
+                "invalid duration {t:?}; write it like 30s, 15m, 2h or 1d"
+            ));
+        }
+        let n: u64 = t[start..i]
+            .parse()
+            .map_err(|_| format!("invalid duration {t:?}: number too large"))?;
+        let ustart = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let unit = match &t[ustart..i] {
+            "ms" => Duration::from_millis(1),
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            "d" => Duration::from_secs(86_400),
+            "" => {
+                return Err(format!(
+                    "invalid duration {t:?}: missing unit; write it like 30s, 15m, 2h or 1d"
+                ))
+            }
+            u => {
+                return Err(format!(
+                    "invalid duration {t:?}: unknown unit {u:?} (use ms, s, m, h or d)"
+                ))
+            }
+        };
+        let part = unit
+            .checked_mul(
+                u32::try_from(n).map_err(|_| format!("invalid duration {t:?}: too large"))?,
+            )
+            .ok_or_else(|| format!("invalid duration {t:?}: too large"))?;
+        total = total
+            .checked_add(part)
+            .ok_or_else(|| format!("invalid duration {t:?}: too large"))?;
+    }
+    Ok(total)
+}
+
+/// Parses a point in time as every time flag spells it (`pull --start`/`--end`,
+/// `--parse-time`): RFC 3339 (`2024-05-01T12:00:00Z`, any offset), a date
+/// (`2024-05-01`, midnight UTC), or a duration meaning that long before `now` (`7d`).
+pub fn parse_time_arg(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let t = s.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        if let Some(dt) = d.and_hms_opt(0, 0, 0) {
+            return Ok(dt.and_utc());
+        }
+    }
+    if let Ok(d) = parse_duration(t) {
+        let d = chrono::Duration::from_std(d).map_err(|_| format!("{t:?}: too far back"))?;
+        return now
+            .checked_sub_signed(d)
+            .ok_or_else(|| format!("{t:?}: too far back"));
+    }
+    Err(format!(
+        "invalid time {t:?}: expected RFC 3339 like 2024-05-01T12:00:00Z, a date like \
+         2024-05-01, or a duration back from now like 7d"
+    ))
+}
+
+/// Parses `--parse-time`: the spellings of [`parse_time_arg`] (a duration
+/// counting back from now), and Panther's own `2024-01-31 12:00:00` (UTC).
 pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
-    timestamp::parse_rfc3339(s)
-        .ok_or_else(|| format!("{s:?} is not a timestamp like 2024-01-31T12:00:00Z"))
+    if let Some(t) = timestamp::parse_rfc3339(s.trim()) {
+        return Ok(t);
+    }
+    let t = parse_time_arg(s, Utc::now())?;
+    let nanos = i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos());
+    Timestamp::from_unix_nanos(nanos).ok_or_else(|| format!("{s:?}: outside years 0000 to 9999"))
 }
 
 /// The most worker threads teamlog accepts.
@@ -88,6 +178,46 @@ mod tests {
         assert!(parse_size("1.5G").is_err());
         assert!(parse_size("").is_err());
         assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn times_parse_in_three_forms() {
+        let now = DateTime::parse_from_rfc3339("2024-05-08T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let t = |s| parse_time_arg(s, now).unwrap().to_rfc3339();
+        assert_eq!(t("2024-05-01T12:00:00Z"), "2024-05-01T12:00:00+00:00");
+        assert_eq!(
+            t("2024-05-01T14:00:00.5+02:00"),
+            "2024-05-01T12:00:00.500+00:00"
+        );
+        assert_eq!(t("2024-05-01"), "2024-05-01T00:00:00+00:00");
+        assert_eq!(t("7d"), "2024-05-01T00:00:00+00:00");
+        assert!(parse_time_arg("yesterday", now).is_err());
+    }
+
+    #[test]
+    fn parse_time_takes_the_same_spellings_as_pull_start() {
+        let formatted = |s| parse_timestamp(s).unwrap().to_formatted();
+        assert_eq!(formatted("2024-01-01"), "2024-01-01 00:00:00.000000000");
+        assert_eq!(
+            formatted("2024-01-01T02:00:00.25+02:00"),
+            "2024-01-01 00:00:00.250000000"
+        );
+        assert_eq!(
+            formatted("2024-01-01 00:00:00.5"),
+            "2024-01-01 00:00:00.500000000"
+        );
+        let week_ago = parse_timestamp("7d").unwrap();
+        let now = Timestamp::from_system(std::time::SystemTime::now());
+        let back = now.micros_since_2020() - week_ago.micros_since_2020();
+        let week = 7 * 86_400 * 1_000_000;
+        assert!(
+            (week..week + 60_000_000).contains(&back),
+            "7d is a week back: {back} µs"
+        );
+        let e = parse_timestamp("yesterday").unwrap_err();
+        assert!(e.contains("a date like 2024-05-01"), "{e}");
     }
 
     #[test]

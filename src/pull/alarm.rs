@@ -1,12 +1,16 @@
-//! The log drop-off alarm (`--drop-off-alarm DURATION`, follow mode).
+//! The alarm: collection broke, or the log went silent.
 //!
-//! A team's activity log never goes quiet for long; when it does, collection is
-//! probably broken (app access revoked, a filter that matches nothing, an outage).
-//! When no new events arrived for the threshold, one alarm line goes to stderr and
-//! `--alarm-command` runs, once per silence; when events come back, one recovery
-//! line goes to stderr and the command runs again with `TEAMLOG_ALARM=recovered`.
-//! The silence is measured from the last arrival recorded in `--state`, so a
-//! restarted collector neither forgets a silence nor fires twice for it.
+//! It watches the data, not the process. The state records when new events last
+//! arrived, when the watch began, and the alarm raised and not yet recovered; every
+//! run checks the silence against `--drop-off-alarm` (at start, between pages,
+//! while waiting out a retry or a hung request, and on its way out after a fatal
+//! error), so a collector that crash-loops under `Restart=on-failure`, or a cron
+//! job that fails every time, still raises the alarm, and raises it once: the raised
+//! alarm is kept in the state. An access failure (a revoked or invalid token, a
+//! missing scope, wrong app credentials) raises an alarm of its own kind at once,
+//! without waiting for the silence. Either way, one `teamlog: ALARM` line goes to
+//! stderr and `--alarm-command` runs; when events flow again, one `RECOVERED` line
+//! and the command with `TEAMLOG_ALARM=recovered`.
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
@@ -14,108 +18,163 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::util::{api_time, format_duration, sanitize};
+use super::state::{Raised, State};
+use super::util::{api_time, format_duration, sanitize, state_time};
 
 /// What the alarm watches for and what it runs.
 #[derive(Clone, Debug)]
 pub struct AlarmConfig {
-    /// Silence that triggers the alarm.
-    pub after: Duration,
+    /// Silence that raises the drop-off alarm (`None`: access failures only).
+    pub after: Option<Duration>,
     /// Shell command (`sh -c`) run on alarm and on recovery.
     pub command: Option<String>,
 }
 
-/// The alarm's state while a pull runs.
+/// The kind of drop-off alarms.
+pub const DROP_OFF: &str = "drop-off";
+
+fn parse(s: Option<&str>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// The alarm while a pull runs: its config and the commands it started. What it
+/// must remember across runs lives in the [`State`] it is given.
 pub struct Alarm {
     cfg: AlarmConfig,
-    /// When events last arrived, or when watching began.
-    quiet_since: DateTime<Utc>,
-    /// Whether events ever arrived (for the message).
-    had_events: bool,
-    /// When the alarm fired, while the silence lasts.
-    firing_since: Option<DateTime<Utc>>,
     /// Commands still running; reaped without waiting.
     children: Vec<Child>,
 }
 
 impl Alarm {
-    /// Starts watching at `now`, continuing a silence recorded in the state
-    /// (`last_event_at`, `alarm_since`, both RFC 3339) when there is one.
-    pub fn new(
-        cfg: AlarmConfig,
-        now: DateTime<Utc>,
-        last_event_at: Option<&str>,
-        alarm_since: Option<&str>,
-    ) -> Self {
-        let parse = |s: Option<&str>| {
-            s.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map(|d| d.with_timezone(&Utc))
-        };
-        let last = parse(last_event_at).filter(|t| *t <= now);
+    /// An alarm with `cfg`; starts the watch in `st` at `now` when it has none.
+    pub fn new(cfg: AlarmConfig, st: &mut State, now: DateTime<Utc>) -> Self {
+        if parse(st.watching_since.as_deref()).is_none() {
+            st.watching_since = Some(state_time(now));
+        }
         Alarm {
             cfg,
-            quiet_since: last.unwrap_or(now),
-            had_events: last.is_some(),
-            firing_since: parse(alarm_since),
             children: Vec::new(),
         }
     }
 
-    /// When the alarm fired and has not recovered, for the checkpoint.
-    pub fn firing_since(&self) -> Option<DateTime<Utc>> {
-        self.firing_since
-    }
-
-    /// Fires the alarm when the silence reached the threshold and it has not fired
-    /// for this silence yet.
-    pub fn check(&mut self, now: DateTime<Utc>, log: &mut dyn Write) {
+    /// Raises the drop-off alarm when the silence recorded in `st` reached the
+    /// threshold and no alarm is raised; returns true when `st` changed.
+    pub fn check(&mut self, st: &mut State, now: DateTime<Utc>, log: &mut dyn Write) -> bool {
         self.reap(log);
-        if self.firing_since.is_some() {
-            return;
+        let Some(after) = self.cfg.after else {
+            return false;
+        };
+        if st.alarm.is_some() {
+            return false;
         }
-        let silent = (now - self.quiet_since).to_std().unwrap_or_default();
-        if silent < self.cfg.after {
-            return;
+        let last = parse(st.last_event_at.as_deref()).filter(|t| *t <= now);
+        let quiet_since = last
+            .or_else(|| parse(st.watching_since.as_deref()))
+            .unwrap_or(now)
+            .min(now);
+        let silent = (now - quiet_since).to_std().unwrap_or_default();
+        if silent < after {
+            return false;
         }
-        self.firing_since = Some(now);
-        let since = if self.had_events {
-            format!("the last ones arrived at {}", api_time(self.quiet_since))
-        } else {
-            format!(
+        let since = match last {
+            Some(t) => format!("the last ones arrived at {}", api_time(t)),
+            None => format!(
                 "none since teamlog started watching at {}",
-                api_time(self.quiet_since)
-            )
+                api_time(quiet_since)
+            ),
+        };
+        let ok = match parse(st.last_success_at.as_deref()) {
+            Some(t) => format!("the last successful request was at {}", api_time(t)),
+            None => "no request has succeeded yet".into(),
         };
         let msg = format!(
-            "no new Dropbox events for {} ({since}; --drop-off-alarm {}): check the app's \
-             access and the collector",
+            "no new Dropbox events for {} ({since}; {ok}; --drop-off-alarm {}): check the \
+             app's access and the collector",
             format_duration(round_secs(silent)),
-            format_duration(self.cfg.after)
+            format_duration(after)
         );
+        st.alarm = Some(Raised {
+            kind: DROP_OFF.into(),
+            since: api_time(now),
+        });
         let _ = writeln!(log, "teamlog: ALARM: {msg}");
-        self.run_command("drop-off", &msg, silent, log);
+        self.run_command(DROP_OFF, &msg, silent, last, log);
+        true
     }
 
-    /// Records that `n` new events arrived at `now`; ends a silence with a recovery
-    /// line when the alarm had fired.
-    pub fn events_arrived(&mut self, n: usize, now: DateTime<Utc>, log: &mut dyn Write) {
+    /// Raises an alarm of `kind` for a failure that stops collection (like
+    /// `access-revoked`), unless one of that kind is raised already; `detail` is
+    /// the error, which the caller reports too. Returns true when `st` changed.
+    pub fn failed(
+        &mut self,
+        st: &mut State,
+        kind: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+        log: &mut dyn Write,
+    ) -> bool {
+        self.reap(log);
+        if st.alarm.as_ref().is_some_and(|a| a.kind == kind) {
+            return false;
+        }
+        st.alarm = Some(Raised {
+            kind: kind.into(),
+            since: api_time(now),
+        });
+        let last = parse(st.last_event_at.as_deref());
+        let silent = last
+            .and_then(|t| (now - t).to_std().ok())
+            .unwrap_or_default();
+        let _ = writeln!(
+            log,
+            "teamlog: ALARM: {kind}: collection stopped; events are not being collected \
+             until this is fixed (the error follows)"
+        );
+        self.run_command(kind, &sanitize(detail, 1000), silent, last, log);
+        true
+    }
+
+    /// Records that `n` new events arrived at `now`; ends a raised alarm with a
+    /// recovery line. Returns true when `st` changed.
+    pub fn events_arrived(
+        &mut self,
+        st: &mut State,
+        n: u64,
+        now: DateTime<Utc>,
+        log: &mut dyn Write,
+    ) -> bool {
         if n == 0 {
-            return;
+            return false;
         }
-        let silent = (now - self.quiet_since).to_std().unwrap_or_default();
-        self.quiet_since = now;
-        self.had_events = true;
-        if self.firing_since.take().is_some() {
-            let msg = format!(
-                "Dropbox events resumed after {} of silence ({n} new)",
-                format_duration(round_secs(silent))
-            );
-            let _ = writeln!(log, "teamlog: RECOVERED: {msg}");
-            self.run_command("recovered", &msg, silent, log);
-        }
+        let last = parse(st.last_event_at.as_deref())
+            .or_else(|| parse(st.watching_since.as_deref()))
+            .unwrap_or(now);
+        st.last_event_at = Some(state_time(now));
+        let Some(raised) = st.alarm.take() else {
+            return true;
+        };
+        let silent = (now - last).to_std().unwrap_or_default();
+        let msg = format!(
+            "Dropbox events resumed after {} of silence ({n} new; the {} alarm was raised \
+             at {})",
+            format_duration(round_secs(silent)),
+            sanitize(&raised.kind, 40),
+            sanitize(&raised.since, 40)
+        );
+        let _ = writeln!(log, "teamlog: RECOVERED: {msg}");
+        self.run_command("recovered", &msg, silent, Some(last), log);
+        true
     }
 
-    fn run_command(&mut self, kind: &str, msg: &str, silent: Duration, log: &mut dyn Write) {
+    fn run_command(
+        &mut self,
+        kind: &str,
+        msg: &str,
+        silent: Duration,
+        last: Option<DateTime<Utc>>,
+        log: &mut dyn Write,
+    ) {
         let Some(cmd) = &self.cfg.command else {
             return;
         };
@@ -130,15 +189,14 @@ impl Alarm {
             )
             .env(
                 "TEAMLOG_ALARM_THRESHOLD_SECONDS",
-                self.cfg.after.as_secs().to_string(),
+                self.cfg
+                    .after
+                    .map(|a| a.as_secs().to_string())
+                    .unwrap_or_default(),
             )
             .env(
                 "TEAMLOG_ALARM_LAST_EVENT_AT",
-                if self.had_events {
-                    api_time(self.quiet_since)
-                } else {
-                    String::new()
-                },
+                last.map(api_time).unwrap_or_default(),
             )
             .stdin(Stdio::null());
         // The command's output must never land in the event stream: send its stdout
@@ -184,7 +242,7 @@ impl Alarm {
     }
 
     /// Waits up to `grace` for commands still running (at the end of a run), so an
-    /// alarm that fired just before a stop still gets delivered.
+    /// alarm raised just before the run ends still gets delivered.
     pub fn finish(&mut self, grace: Duration, log: &mut dyn Write) {
         let end = std::time::Instant::now() + grace;
         while !self.children.is_empty() && std::time::Instant::now() < end {
@@ -211,56 +269,68 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    #[test]
-    fn fires_once_per_silence_and_recovers() {
+    fn alarm(st: &mut State, now: &str) -> Alarm {
         let cfg = AlarmConfig {
-            after: Duration::from_secs(60),
+            after: Some(Duration::from_secs(60)),
             command: None,
         };
-        let mut a = Alarm::new(cfg, t("2024-01-01T00:00:00Z"), None, None);
+        Alarm::new(cfg, st, t(now))
+    }
+
+    #[test]
+    fn fires_once_per_silence_and_recovers() {
+        let mut st = State::default();
+        let mut a = alarm(&mut st, "2024-01-01T00:00:00Z");
         let mut log = Vec::new();
-        a.check(t("2024-01-01T00:00:30Z"), &mut log);
+        assert!(!a.check(&mut st, t("2024-01-01T00:00:30Z"), &mut log));
         assert!(log.is_empty());
-        a.check(t("2024-01-01T00:01:00Z"), &mut log);
-        a.check(t("2024-01-01T00:05:00Z"), &mut log);
+        assert!(a.check(&mut st, t("2024-01-01T00:01:00Z"), &mut log));
+        assert!(!a.check(&mut st, t("2024-01-01T00:05:00Z"), &mut log));
         let text = String::from_utf8(log.clone()).unwrap();
         assert_eq!(text.matches("ALARM").count(), 1, "{text}");
         assert!(text.contains("no new Dropbox events for 1m"), "{text}");
-        a.events_arrived(3, t("2024-01-01T00:06:00Z"), &mut log);
+        assert!(text.contains("no request has succeeded yet"), "{text}");
+        a.events_arrived(&mut st, 3, t("2024-01-01T00:06:00Z"), &mut log);
         let text = String::from_utf8(log.clone()).unwrap();
-        assert!(text.contains("RECOVERED: Dropbox events resumed after 6m of silence (3 new)"));
+        assert!(
+            text.contains("RECOVERED: Dropbox events resumed after 6m of silence (3 new"),
+            "{text}"
+        );
         // A second silence fires again.
-        a.check(t("2024-01-01T00:07:00Z"), &mut log);
+        a.check(&mut st, t("2024-01-01T00:07:00Z"), &mut log);
         let text = String::from_utf8(log).unwrap();
         assert_eq!(text.matches("ALARM").count(), 2, "{text}");
     }
 
     #[test]
-    fn a_restart_continues_the_recorded_silence() {
-        let cfg = AlarmConfig {
-            after: Duration::from_secs(60),
-            command: None,
-        };
+    fn the_state_carries_the_silence_and_the_raised_alarm_across_runs() {
+        let mut st = State::default();
+        st.last_event_at = Some("2024-01-01T00:00:00Z".into());
         let mut log = Vec::new();
-        // Already fired before the restart: not again.
-        let mut a = Alarm::new(
-            cfg.clone(),
-            t("2024-01-01T01:00:00Z"),
-            Some("2024-01-01T00:00:00Z"),
-            Some("2024-01-01T00:01:00Z"),
-        );
-        a.check(t("2024-01-01T01:00:01Z"), &mut log);
-        assert!(log.is_empty());
-        // Silent long enough before the restart, not fired yet: fires at once.
-        let mut a = Alarm::new(
-            cfg,
-            t("2024-01-01T01:00:00Z"),
-            Some("2024-01-01T00:00:00Z"),
-            None,
-        );
-        a.check(t("2024-01-01T01:00:00Z"), &mut log);
-        assert!(String::from_utf8(log)
+        // Silent long enough before this run, not raised yet: raised at once.
+        let mut a = alarm(&mut st, "2024-01-01T01:00:00Z");
+        assert!(a.check(&mut st, t("2024-01-01T01:00:00Z"), &mut log));
+        assert!(String::from_utf8(log.clone())
             .unwrap()
             .contains("for 1h (the last ones arrived at 2024-01-01T00:00:00Z"));
+        // The next run, same state: not again.
+        let mut a = alarm(&mut st, "2024-01-01T01:00:05Z");
+        assert!(!a.check(&mut st, t("2024-01-01T01:00:05Z"), &mut log));
+        assert_eq!(String::from_utf8(log).unwrap().matches("ALARM").count(), 1);
+    }
+
+    #[test]
+    fn an_access_failure_is_raised_once_per_kind() {
+        let mut st = State::default();
+        let mut a = alarm(&mut st, "2024-01-01T00:00:00Z");
+        let mut log = Vec::new();
+        let now = t("2024-01-01T00:00:01Z");
+        assert!(a.failed(&mut st, "access-revoked", "refused", now, &mut log));
+        assert!(!a.failed(&mut st, "access-revoked", "refused", now, &mut log));
+        // The silence that follows is the same incident: no drop-off alarm on top.
+        assert!(!a.check(&mut st, t("2024-01-01T02:00:00Z"), &mut log));
+        let text = String::from_utf8(log).unwrap();
+        assert_eq!(text.matches("ALARM").count(), 1, "{text}");
+        assert!(text.contains("ALARM: access-revoked"), "{text}");
     }
 }

@@ -1,13 +1,15 @@
 //! The HTTP side of the Dropbox API: one blocking client, retries, token refresh,
 //! and the mapping of every failure to a typed error that says what to do.
 //!
-//! The contract is `shared/DROPBOX_API.md`. What this module decides:
+//! The API behaviour relied on is described in `docs/pull.md`. What this module decides:
 //! - 429: wait what the server asks (`Retry-After` header, else the body's
-//!   `retry_after`, else the backoff), then retry.
+//!   `retry_after`, else the backoff), then retry; a 5xx with `Retry-After` too.
 //! - 5xx, connection errors, and a 200 whose body is not a page: exponential backoff
-//!   with jitter, capped, at most [`RetryPolicy::retries`] retries, then
-//!   [`ApiError::GaveUp`].
+//!   with jitter, capped, at most [`RetryPolicy::retries`] retries and never past
+//!   [`RetryPolicy::give_up_after`], then [`ApiError::GaveUp`]. Each request is
+//!   bounded by the connect and read timeouts.
 //! - 401 `expired_access_token`: refresh once and retry; any other 401 is fatal.
+//! - The token endpoint's `invalid_client`: the App key or secret is wrong.
 //! - 409: a route error, returned to the caller ([`ApiError::Reset`] carries the
 //!   reset time, the rest say what to change).
 //! - 400: a malformed request, reported with the server's body.
@@ -45,6 +47,15 @@ pub struct RetryPolicy {
     /// Test hook: every wait is multiplied by this (1.0 in real use), so tests can
     /// check that a `Retry-After: 7` was honoured without waiting 7 seconds.
     pub wait_scale: f64,
+    /// Longest time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Longest time one request may take once connected (sending it and reading
+    /// the whole answer).
+    pub read_timeout: Duration,
+    /// Longest time one call keeps retrying, counted from its first failure: a
+    /// retry whose wait would end past it is not made, so a call fails after at
+    /// most this plus one request's timeouts.
+    pub give_up_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -54,9 +65,19 @@ impl Default for RetryPolicy {
             base: Duration::from_secs(1),
             cap: Duration::from_secs(60),
             wait_scale: 1.0,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            give_up_after: DEFAULT_GIVE_UP_AFTER,
         }
     }
 }
+
+/// Default [`RetryPolicy::connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Default [`RetryPolicy::read_timeout`].
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default [`RetryPolicy::give_up_after`].
+pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(600);
 
 impl RetryPolicy {
     /// The backoff before retry number `n` (1-based): half of `base * 2^(n-1)`
@@ -86,6 +107,15 @@ impl Pacer {
         Pacer { stop, scale }
     }
 
+    /// How long a [`sleep`](Pacer::sleep) of `d` really sleeps.
+    pub fn scaled(&self, d: Duration) -> Duration {
+        if (self.scale - 1.0).abs() < f64::EPSILON {
+            d
+        } else {
+            d.mul_f64(self.scale.max(0.0))
+        }
+    }
+
     /// True once a stop was requested.
     pub fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
@@ -93,11 +123,7 @@ impl Pacer {
 
     /// Waits `d` (scaled); returns false when interrupted by a stop.
     pub fn sleep(&self, d: Duration) -> bool {
-        let d = if (self.scale - 1.0).abs() < f64::EPSILON {
-            d
-        } else {
-            d.mul_f64(self.scale.max(0.0))
-        };
+        let d = self.scaled(d);
         let end = Instant::now() + d;
         loop {
             if self.stopped() {
@@ -140,6 +166,17 @@ pub enum ApiError {
          revoked or the stored credentials are wrong; run `teamlog auth` again"
     )]
     RefreshRejected {
+        /// `error: error_description` from the server, sanitized.
+        detail: String,
+    },
+    /// The token endpoint said `invalid_client`: the App key or secret is wrong.
+    #[error(
+        "Dropbox refused the app's credentials ({detail}): the App key or App secret is \
+         wrong. Compare them with the app's Settings tab in the Dropbox App Console \
+         ($TEAMLOG_APP_KEY / --app-key, $TEAMLOG_APP_SECRET / --app-secret-file), then \
+         run `teamlog auth` again"
+    )]
+    ClientRejected {
         /// `error: error_description` from the server, sanitized.
         detail: String,
     },
@@ -194,15 +231,18 @@ pub enum ApiError {
     },
     /// Retries ran out.
     #[error(
-        "gave up on {what} after {attempts} attempts; the last one failed with: {last}. \
-         Dropbox or the network keeps failing: try again later (--retries sets how many \
-         retries, default 8)"
+        "gave up on {what} after {attempts} attempts{why}; the last one failed with: \
+         {last}. Dropbox or the network keeps failing: try again later (--retries and \
+         --give-up-after bound the retrying)"
     )]
     GaveUp {
         /// What was being requested.
         what: &'static str,
         /// Attempts made.
         attempts: u32,
+        /// Why retrying stopped before `--retries` ran out, like ` (the next wait
+        /// would pass --give-up-after 10m)`; empty when the retries ran out.
+        why: String,
         /// The last failure, sanitized.
         last: String,
     },
@@ -271,8 +311,8 @@ impl Http {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .proxy(proxy)
-            .timeout_connect(Some(Duration::from_secs(30)))
-            .timeout_global(Some(Duration::from_secs(300)))
+            .timeout_connect(Some(policy.connect_timeout))
+            .timeout_global(Some(policy.connect_timeout + policy.read_timeout))
             .max_redirects(0)
             .user_agent(concat!("teamlog/", env!("CARGO_PKG_VERSION")))
             .build();
@@ -318,6 +358,10 @@ impl Http {
         check: &dyn Fn(&[u8]) -> Result<(), String>,
     ) -> Result<Reply, ApiError> {
         let mut failures = 0u32;
+        let mut first_failure: Option<Instant> = None;
+        // Waits so far, as asked and as slept (they differ only under the test
+        // scale, which must not make requests count 1000 times over).
+        let (mut waited, mut slept) = (Duration::ZERO, Duration::ZERO);
         loop {
             if self.pacer.stopped() {
                 return Err(ApiError::Interrupted);
@@ -331,8 +375,12 @@ impl Http {
                     (reason, asked.map(|d| d.min(MAX_RETRY_AFTER)))
                 }
                 Ok(r) if r.status >= 500 => {
+                    // A 503 (or any 5xx) may say when to come back, like a 429.
                     let body = scrub(&sanitize(&String::from_utf8_lossy(&r.body), 200));
-                    (format!("HTTP {}: {}", r.status, body), None)
+                    (
+                        format!("HTTP {}: {}", r.status, body),
+                        r.retry_after.map(|d| d.min(MAX_RETRY_AFTER)),
+                    )
                 }
                 Ok(r) if r.status == 200 => match check(&r.body) {
                     Ok(()) => return Ok(r),
@@ -345,24 +393,41 @@ impl Http {
                 Err(e) => (scrub(&sanitize(&e, 300)), None),
             };
             failures += 1;
+            let since = *first_failure.get_or_insert_with(Instant::now);
             if failures > self.policy.retries {
                 return Err(ApiError::GaveUp {
                     what,
                     attempts: failures,
+                    why: String::new(),
                     last: reason,
                 });
             }
-            self.stats.retries += 1;
             let (wait, why) = match wait {
                 Some(w) => (w, "as Dropbox asked"),
                 None => (self.policy.backoff(failures), "backoff"),
             };
+            let spent = since.elapsed().saturating_sub(slept) + waited;
+            if spent + wait > self.policy.give_up_after {
+                return Err(ApiError::GaveUp {
+                    what,
+                    attempts: failures,
+                    why: format!(
+                        " (the next wait, {} {why}, would pass --give-up-after {})",
+                        format_duration(wait),
+                        format_duration(self.policy.give_up_after)
+                    ),
+                    last: reason,
+                });
+            }
+            self.stats.retries += 1;
             let _ = writeln!(
                 log,
                 "teamlog: {what}: {reason}; retry {failures}/{} in {} ({why})",
                 self.policy.retries,
                 format_duration(wait)
             );
+            waited += wait;
+            slept += self.pacer.scaled(wait);
             if !self.pacer.sleep(wait) {
                 return Err(ApiError::Interrupted);
             }
@@ -429,6 +494,9 @@ impl Http {
         let scrub = |t: &str| redact_all(t, &secrets);
         match self.token_request("the token exchange", &form, log, &scrub)? {
             Ok(t) => Ok(t),
+            Err((_, detail)) if is_invalid_client(&detail) => {
+                Err(ApiError::ClientRejected { detail })
+            }
             Err((status, detail)) if status == 400 || status == 401 => {
                 Err(ApiError::CodeRejected { detail })
             }
@@ -439,6 +507,12 @@ impl Http {
             }),
         }
     }
+}
+
+/// True when the token endpoint's error (as [`oauth_error_detail`] writes it) is
+/// `invalid_client`: the client id or secret is wrong, not the code or token.
+fn is_invalid_client(detail: &str) -> bool {
+    detail == "invalid_client" || detail.starts_with("invalid_client:")
 }
 
 /// Replaces every secret in `text` with `***`.
@@ -582,6 +656,9 @@ impl Client {
             .token_request("the access-token refresh", &form, log, &scrub)?
         {
             Ok(t) => t,
+            Err((_, detail)) if is_invalid_client(&detail) => {
+                return Err(ApiError::ClientRejected { detail })
+            }
             Err((status, detail)) if status == 400 || status == 401 => {
                 return Err(ApiError::RefreshRejected { detail })
             }
@@ -775,7 +852,7 @@ mod tests {
             retries: 10,
             base: Duration::from_secs(1),
             cap: Duration::from_secs(8),
-            wait_scale: 1.0,
+            ..RetryPolicy::default()
         };
         for n in 1..=10 {
             let d = p.backoff(n);

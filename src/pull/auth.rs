@@ -221,7 +221,7 @@ pub fn save_credentials(path: &Path, creds: &Credentials) -> Result<(), Credenti
     let mut text = serde_json::to_vec_pretty(creds).map_err(|e| werr(io::Error::other(e)))?;
     text.push(b'\n');
     // tempfile creates its files with mode 0600 on Unix; the rename keeps it.
-    super::state::write_atomic(path, &text).map_err(werr)?;
+    crate::atomic::write_with_mode(path, &text, 0o600).map_err(werr)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -1,11 +1,12 @@
 //! `teamlog auth` and `teamlog pull`: collecting team events from the Dropbox API.
 //!
-//! This module owns everything that talks to Dropbox (issue 6; the API contract is
-//! `shared/DROPBOX_API.md`): the OAuth flow and the credentials file ([`auth`]), the
-//! HTTP client with its retries and error mapping ([`api`]), the cursor checkpoint
-//! and dedup window ([`state`]), the drop-off alarm ([`alarm`]), the page loop
-//! ([`fetch`]) and the boundary to the output ([`output`]: raw events now, the
-//! normalizing engine behind the same [`EventSink`] trait).
+//! This module owns everything that talks to Dropbox (the API behaviour relied on,
+//! the state file and the deployment rules are in `docs/pull.md`): the OAuth flow
+//! and the credentials file ([`auth`]), the HTTP client with its retries, timeouts
+//! and error mapping ([`api`]), the cursor checkpoint and dedup window ([`state`]),
+//! the one-collector-per-state lock ([`lock`]), the alarm ([`alarm`]), the page loop
+//! ([`fetch`]) and the boundary to the output ([`output`]: raw events, or the
+//! normalizing engine ([`normalize`]) behind the same [`EventSink`] trait).
 //!
 //! The CLI enters through [`run_auth`] and [`run_pull`]; tests and other front ends
 //! use [`run_auth_with`] and [`run_pull_with`], which take their environment,
@@ -15,6 +16,7 @@ pub mod alarm;
 pub mod api;
 pub mod auth;
 pub mod fetch;
+pub mod lock;
 pub mod normalize;
 pub mod output;
 pub mod secret;
@@ -24,7 +26,7 @@ pub mod util;
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,15 +47,23 @@ pub const ENV_APP_SECRET: &str = "TEAMLOG_APP_SECRET";
 pub const ENV_REFRESH_TOKEN: &str = "TEAMLOG_REFRESH_TOKEN";
 
 /// Exit status: success.
-pub const EXIT_OK: u8 = 0;
+pub const EXIT_OK: u8 = crate::exit::Exit::Ok as u8;
 /// Exit status: the run completed but the sink could not write some events as asked
 /// (with `--normalize`: some events were rejected).
-pub const EXIT_REJECTS: u8 = 1;
+pub const EXIT_REJECTS: u8 = crate::exit::Exit::Rejects as u8;
 /// Exit status: a fatal error; the message says what and what to do.
-pub const EXIT_FATAL: u8 = 2;
+pub const EXIT_FATAL: u8 = crate::exit::Exit::Fatal as u8;
 
 fn secret_arg(s: &str) -> Result<Secret, String> {
     Ok(Secret::new(s))
+}
+
+/// `--dedup-window`: a duration, or `0` for off.
+fn parse_dedup_window(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    util::parse_duration(s)
 }
 
 /// Authorize teamlog to read your team's activity log (OAuth 2 with PKCE).
@@ -106,8 +116,16 @@ pub struct AuthArgs {
 ///
 /// Reads events with team_log/get_events and /continue until no more are pending,
 /// one event per line, exactly as Dropbox sent it. With --state, a rerun continues
-/// where the last run stopped; with --follow it keeps polling.
+/// where the last run stopped (one run per state file at a time); with --follow it
+/// keeps polling.
 #[derive(clap::Args, Debug, Clone)]
+#[command(group(
+    clap::ArgGroup::new("normalize_flags")
+        .args(["schema", "row_id", "parse_time", "source_id", "source_label",
+               "source_label_from_path", "rejects"])
+        .multiple(true)
+        .requires("normalize")
+))]
 pub struct PullArgs {
     /// Append events to FILE instead of writing to stdout. With --state, a rerun
     /// continues the file, first cutting off any page written after the last
@@ -116,7 +134,10 @@ pub struct PullArgs {
     pub output: Option<PathBuf>,
 
     /// Normalize events to Panther's Dropbox.TeamEvent form in-process (the
-    /// filter's engine and flags below) instead of writing them raw.
+    /// filter's engine) instead of writing them raw. --schema, --row-id,
+    /// --parse-time, --source-id, --source-label(-from-path) and --rejects need it.
+    /// --rejects is appended to, never truncated, and with --state checkpointed
+    /// like -o.
     #[arg(long)]
     pub normalize: bool,
 
@@ -125,7 +146,8 @@ pub struct PullArgs {
 
     /// Earliest event time (inclusive): RFC 3339 (2024-05-01T00:00:00Z), a date
     /// (2024-05-01) or a duration back from now (7d). Used when there is no saved
-    /// cursor. Default: as far back as Dropbox keeps.
+    /// cursor. Default: as far back as Dropbox keeps. A saved cursor's query keeps
+    /// its range: another --start is refused (--restart starts a new query).
     #[arg(long, value_name = "TIME")]
     pub start: Option<String>,
 
@@ -149,16 +171,24 @@ pub struct PullArgs {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub limit: u32,
 
-    /// Checkpoint file: the cursor, the dedup window and the output's length, saved
-    /// atomically after each page is written and flushed. A rerun with the same
-    /// file continues after the last saved page.
+    /// Checkpoint file: the cursor, the dedup window, the output's and the
+    /// rejects' lengths and the alarm's record, saved atomically after each page is
+    /// written and flushed. A rerun with the same file continues after the last
+    /// saved page. One run at a time: the run holds a lock on FILE.lock, and a
+    /// second run exits with status 2 naming the holder (see --wait).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 
-    /// Ignore the cursor saved in --state and start again from --start (keeps the
-    /// dedup window; after a bad_cursor error, for example).
+    /// Ignore the cursor saved in --state and start a new query from --start (keeps
+    /// the dedup window). A bad_cursor needs no --restart: the query starts again
+    /// by itself from the newest event's time in the state.
     #[arg(long, requires = "state")]
     pub restart: bool,
+
+    /// When another run holds the --state lock, wait for it to finish instead of
+    /// exiting with status 2.
+    #[arg(long, requires = "state")]
+    pub wait: bool,
 
     /// Keep polling for new events after the last page, until interrupted
     /// (Ctrl-C or SIGTERM end it after the current page).
@@ -169,29 +199,53 @@ pub struct PullArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_positive_duration)]
     pub interval: Duration,
 
-    /// Skip events whose exact content was among the last N events written
-    /// (0 = off, at most 1000000). The hashes are kept in --state (about 11 bytes
-    /// per event, rewritten at every checkpoint), so reruns skip them too.
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
-    pub dedup_window: u32,
+    /// Skip events whose exact content was already written, among the events
+    /// whose timestamp is within DURATION of the newest one (covers what a cursor
+    /// reset or a bad_cursor recovery replays, and Dropbox's late events). Kept in
+    /// --state (16 bytes per event, at most 200000 events: about 3.2 MB), so reruns
+    /// skip them too. 0 turns it off.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_dedup_window)]
+    pub dedup_window: Duration,
 
-    /// With --follow: when no new events arrived for DURATION (like 30m, 2h), print
-    /// one ALARM line on stderr (and run --alarm-command), once per silence, and a
-    /// RECOVERED line when events come back.
-    #[arg(long, value_name = "DURATION", requires = "follow", value_parser = parse_positive_duration)]
+    /// When no new events arrived for DURATION (like 30m, 2h), print one ALARM line
+    /// on stderr and run --alarm-command, once per silence (the silence and the
+    /// raised alarm are kept in --state, so restarts and cron runs neither forget
+    /// nor repeat it), and a RECOVERED line when events come back. Checked by every
+    /// run, also while waiting out retries and on the way out of a failed run.
+    /// Without --follow it needs --state.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub drop_off_alarm: Option<Duration>,
 
-    /// Shell command run (sh -c) when the alarm fires and when it recovers, with
-    /// TEAMLOG_ALARM (drop-off or recovered), TEAMLOG_ALARM_MESSAGE,
-    /// TEAMLOG_ALARM_SILENCE_SECONDS, TEAMLOG_ALARM_THRESHOLD_SECONDS and
-    /// TEAMLOG_ALARM_LAST_EVENT_AT in its environment; its output goes to stderr.
-    #[arg(long, value_name = "CMD", requires = "drop_off_alarm")]
+    /// Shell command run (sh -c) when an alarm is raised and when it recovers, with
+    /// TEAMLOG_ALARM (drop-off; access-revoked, access-invalid, missing-scope,
+    /// app-credentials or credentials when Dropbox refuses access, raised at once;
+    /// recovered), TEAMLOG_ALARM_MESSAGE, TEAMLOG_ALARM_SILENCE_SECONDS,
+    /// TEAMLOG_ALARM_THRESHOLD_SECONDS and TEAMLOG_ALARM_LAST_EVENT_AT in its
+    /// environment; its output goes to stderr.
+    #[arg(long, value_name = "CMD")]
     pub alarm_command: Option<String>,
 
     /// Retries for a failing request (HTTP 429, 5xx, connection errors) before
-    /// giving up, 0 to 100; waits double from 1s up to 60s, with jitter.
+    /// giving up, 0 to 100; waits double from 1s up to 60s, with jitter, or last
+    /// what Dropbox asks (Retry-After).
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub retries: u32,
+
+    /// Longest wait for a connection to Dropbox.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_positive_duration)]
+    pub connect_timeout: Duration,
+
+    /// Longest time one request may take once connected (sending it and reading
+    /// the whole answer).
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_positive_duration)]
+    pub read_timeout: Duration,
+
+    /// Stop retrying a failing request after DURATION from its first failure (a
+    /// wait that would end later, also one Dropbox asks for, is not made). A
+    /// request thus fails within --give-up-after plus one request's timeouts:
+    /// about 11 minutes by default.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_positive_duration)]
+    pub give_up_after: Duration,
 
     /// The credentials file written by `teamlog auth`. Default:
     /// $XDG_CONFIG_HOME/teamlog/credentials.json, else ~/.config/teamlog/credentials.json.
@@ -224,29 +278,15 @@ pub struct Io<'a> {
     pub stdin: &'a mut dyn BufRead,
     /// Where events go when there is no `-o`.
     pub stdout: Output,
-    /// Notes, warnings, alarms, the summary.
-    pub stderr: &'a mut dyn Write,
+    /// Notes, warnings, alarms, the summary (shared with the alarm's watchdog
+    /// thread, hence `Send`).
+    pub stderr: &'a mut (dyn Write + Send),
     /// Set to end the run at the next page boundary or wait.
     pub stop: Arc<AtomicBool>,
 }
 
 fn real_env(k: &str) -> Option<String> {
     std::env::var(k).ok()
-}
-
-/// Sets `stop` on Ctrl-C, SIGTERM and SIGHUP, so the run ends at the next page
-/// boundary with its checkpoint saved; a second signal exits at once (status 130)
-/// for a run stuck in a slow request. (One handler per process; a later call keeps
-/// the first, which is fine for a one-command process.)
-fn stop_on_signals() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        if s.swap(true, Ordering::Relaxed) {
-            std::process::exit(130);
-        }
-    });
-    stop
 }
 
 /// `teamlog auth` with the real environment and streams.
@@ -259,7 +299,7 @@ pub fn run_auth(args: &AuthArgs) -> anyhow::Result<ExitCode> {
         stdin: &mut stdin,
         stdout: Output::stream(Box::new(io::sink())),
         stderr: &mut stderr,
-        stop: stop_on_signals(),
+        stop: crate::signals::stop_on_signals(),
     };
     run_auth_with(args, io)?;
     Ok(ExitCode::SUCCESS)
@@ -283,7 +323,7 @@ pub fn run_pull(args: &PullArgs) -> anyhow::Result<u8> {
         stdin: &mut stdin,
         stdout: Output::stdout(),
         stderr: &mut stderr,
-        stop: stop_on_signals(),
+        stop: crate::signals::stop_on_signals(),
     };
     let code = run_pull_with(args, io, sink)?;
     Ok(code)
@@ -487,6 +527,13 @@ fn pull_credentials(
     })
 }
 
+fn alarm_config(args: &PullArgs) -> Option<AlarmConfig> {
+    (args.drop_off_alarm.is_some() || args.alarm_command.is_some()).then(|| AlarmConfig {
+        after: args.drop_off_alarm,
+        command: args.alarm_command.clone(),
+    })
+}
+
 impl PullConfig {
     /// Resolves `args` with the environment `env` into a config.
     pub fn from_args(
@@ -496,11 +543,14 @@ impl PullConfig {
         log: &mut dyn Write,
     ) -> Result<PullConfig, PullError> {
         let now = chrono::Utc::now();
-        let time = |flag: &str, v: &Option<String>| -> Result<Option<String>, PullError> {
+        let time = |flag: &str, v: &Option<String>| -> Result<Option<state::TimeArg>, PullError> {
             v.as_deref()
                 .map(|s| {
                     util::parse_time_arg(s, now)
-                        .map(util::api_time)
+                        .map(|t| state::TimeArg {
+                            given: s.to_owned(),
+                            sent: util::api_time(t),
+                        })
                         .map_err(|e| PullError::Usage(format!("--{flag}: {e}")))
                 })
                 .transpose()
@@ -508,11 +558,19 @@ impl PullConfig {
         let start = time("start", &args.start)?;
         let end = time("end", &args.end)?;
         if let (Some(s), Some(e)) = (&start, &end) {
-            if s >= e {
+            if s.sent >= e.sent {
                 return Err(PullError::Usage(format!(
-                    "--start {s} is not before --end {e}; the range is empty"
+                    "--start {} is not before --end {}; the range is empty",
+                    s.sent, e.sent
                 )));
             }
+        }
+        if args.drop_off_alarm.is_some() && !args.follow && args.state.is_none() {
+            return Err(PullError::Usage(
+                "--drop-off-alarm without --follow needs --state FILE: each run measures the \
+                 silence from what the state recorded, and remembers the alarm there"
+                    .into(),
+            ));
         }
         let creds = pull_credentials(args, env, log)?;
         Ok(PullConfig {
@@ -528,16 +586,17 @@ impl PullConfig {
             limit: args.limit,
             state_path: args.state.clone(),
             restart: args.restart,
+            wait: args.wait,
             follow: args.follow,
             interval: args.interval,
-            dedup_window: args.dedup_window as usize,
-            alarm: args.drop_off_alarm.map(|after| AlarmConfig {
-                after,
-                command: args.alarm_command.clone(),
-            }),
+            dedup_window: args.dedup_window,
+            alarm: alarm_config(args),
             retry: RetryPolicy {
                 retries: args.retries,
                 wait_scale: args.retry_wait_scale,
+                connect_timeout: args.connect_timeout,
+                read_timeout: args.read_timeout,
+                give_up_after: args.give_up_after,
                 ..RetryPolicy::default()
             },
             quiet: args.quiet,
@@ -561,7 +620,30 @@ pub fn run_pull_with(
         stop,
         ..
     } = io;
-    let cfg = PullConfig::from_args(args, env, stop, log)?;
+    let cfg = match PullConfig::from_args(args, env, stop.clone(), log) {
+        Ok(c) => c,
+        Err(e) => {
+            // Credentials that cannot be read stop collection like revoked access.
+            if let (Some(p), Some(a)) = (&args.state, alarm_config(args)) {
+                if let Some(kind) = e.access_kind() {
+                    fetch::alarm_before_start(p, a, kind, &e, log);
+                }
+            }
+            return Err(e);
+        }
+    };
+    // Every path is checked writable before the first request: -o and --rejects
+    // are open by now, --state is locked and saved before it, --stats is tried here.
+    if let Some(p) = &args.stats {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(p)
+            .map_err(|source| PullError::Output {
+                what: format!("--stats {}", sanitize(&p.display().to_string(), 300)),
+                source,
+            })?;
+    }
     let (mut out, name) = match &args.output {
         Some(p) => (
             Output::append_file(p).map_err(|source| PullError::Output {

@@ -1,12 +1,15 @@
 //! `pull --normalize`: each API page goes through the core engine in-process,
 //! as one chunk through the same transform and ordered writer as the filter
 //! (no second parse, no second process).
+//!
+//! Its `--rejects` file is opened for appending (a rerun with the same `--state`
+//! continues it, never truncates it) and is checkpointed like the event output:
+//! flushed and synced before the cursor moves past its records, cut back to the
+//! checkpoint on a rerun after a crash.
 
-use super::output::EventSink;
+use super::output::{EventSink, Output, Written};
 use crate::normalize::NormalizeArgs;
-use crate::sinks::stream::Labelled;
 use serde_json::value::RawValue;
-use std::fs::File;
 use std::io::{self, Write};
 use teamlog_core::pipeline::{Targets, Writer};
 use teamlog_core::sink::Stream;
@@ -24,7 +27,7 @@ pub struct NormalizeSink {
     writer: Writer,
     scratch: Scratch,
     chunk: ChunkOutput,
-    rejects: Option<Box<dyn Write + Send>>,
+    rejects: Option<(Output, String)>,
     quiet: bool,
     /// Ordinal of the next event in this run: the `line` of its reject record.
     next: u64,
@@ -40,12 +43,10 @@ impl NormalizeSink {
         let transformer = args.transformer(usize::MAX, notes)?;
         let rejects = match &args.rejects {
             Some(p) => {
-                let f = File::create(p)
-                    .map_err(|e| crate::atomic::with_path(e, "cannot create --rejects file", p))?;
-                Some(Box::new(Labelled::new(
-                    io::BufWriter::with_capacity(1 << 16, f),
-                    p.display().to_string(),
-                )) as Box<dyn Write + Send>)
+                let name = p.display().to_string();
+                let o = Output::append_file(p)
+                    .map_err(|e| crate::atomic::with_path(e, "cannot open --rejects file", p))?;
+                Some((o, name))
             }
             None => None,
         };
@@ -62,7 +63,11 @@ impl NormalizeSink {
 }
 
 impl EventSink for NormalizeSink {
-    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()> {
+    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<Written> {
+        let before = (
+            self.writer.tally.totals.events,
+            self.writer.tally.totals.rejected,
+        );
         let t = &self.transformer;
         self.chunk.clear();
         for e in events {
@@ -79,16 +84,21 @@ impl EventSink for NormalizeSink {
         let mut single = Stream(out);
         let mut to = Targets {
             out: &mut single,
-            rejects: self.rejects.as_mut().map(|r| r as &mut dyn Write),
+            rejects: self.rejects.as_mut().map(|r| &mut r.0 as &mut dyn Write),
             messages: (!self.quiet).then_some(&mut stderr as &mut dyn Write),
             warnings: None,
         };
         self.writer.write(&mut to, 0, SOURCE, &self.chunk)?;
-        // The checkpoint follows this page: its rejects must be on disk too.
-        if let Some(r) = &mut self.rejects {
-            r.flush()?;
-        }
-        Ok(())
+        // The pull loop commits the rejects with the output before the checkpoint.
+        let t = &self.writer.tally.totals;
+        Ok(Written {
+            events: t.events - before.0,
+            rejected: t.rejected - before.1,
+        })
+    }
+
+    fn rejects(&mut self) -> Option<(&mut Output, &str)> {
+        self.rejects.as_mut().map(|(o, n)| (o, n.as_str()))
     }
 
     fn finish(&mut self, _out: &mut dyn Write, stderr: &mut dyn Write) -> io::Result<bool> {

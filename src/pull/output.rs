@@ -2,6 +2,7 @@
 //! and the [`Output`] it writes to, which knows how to make a page durable and, for
 //! a regular file, how long the file was at the last checkpoint.
 
+use crate::sinks::stream::Labelled;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -10,6 +11,16 @@ use serde_json::value::RawValue;
 
 use super::state::OutputPos;
 
+/// What one page became: events written and events rejected (recorded in the
+/// sink's rejects output, when it has one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Events written to the output.
+    pub events: u64,
+    /// Events rejected instead.
+    pub rejected: u64,
+}
+
 /// Turns one page of API events into output lines.
 ///
 /// The pull loop calls [`write_page`](EventSink::write_page) with the events of a
@@ -17,13 +28,22 @@ use super::state::OutputPos;
 /// sent (compacted to one line when the server sent newlines inside it). API errors
 /// never reach a sink. After `write_page` returns, the loop flushes and syncs `out`
 /// and only then checkpoints the cursor, so a sink must write everything it was given
-/// before returning (no buffering across pages in the sink itself).
+/// before returning (no buffering across pages in the sink itself). A sink that
+/// writes a second durable file (the rejects of `--normalize`) hands it out through
+/// [`rejects`](EventSink::rejects): the loop rewinds it at start and commits it with
+/// the output before every checkpoint, so it is exactly-once too.
 ///
 /// [`RawSink`] writes the events as they are; the normalizing sink (`--normalize`)
 /// runs them through the core engine instead.
 pub trait EventSink {
-    /// Writes the page's events to `out`, in order.
-    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()>;
+    /// Writes the page's events to `out`, in order; says how many were written and
+    /// how many rejected.
+    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<Written>;
+
+    /// The rejects file, checkpointed with the output; `None` when there is none.
+    fn rejects(&mut self) -> Option<(&mut Output, &str)> {
+        None
+    }
 
     /// Called once when the run ends without a fatal error, after the last page.
     /// Returns false when some events could not be written as asked (for example
@@ -38,12 +58,15 @@ pub trait EventSink {
 pub struct RawSink;
 
 impl EventSink for RawSink {
-    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()> {
+    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<Written> {
         for e in events {
             out.write_all(e.get().as_bytes())?;
             out.write_all(b"\n")?;
         }
-        Ok(())
+        Ok(Written {
+            events: events.len() as u64,
+            rejected: 0,
+        })
     }
 }
 
@@ -95,8 +118,13 @@ impl Output {
     /// continues the file.
     pub fn append_file(path: &Path) -> io::Result<Output> {
         let f = OpenOptions::new().append(true).create(true).open(path)?;
-        Ok(Output::from_file(f)?
-            .unwrap_or_else(|f| Output::stream(Box::new(BufWriter::with_capacity(1 << 16, f)))))
+        let name = path.display().to_string();
+        Ok(Output::from_file(f)?.unwrap_or_else(|f| Output {
+            target: Target::Stream(Box::new(Labelled::new(
+                BufWriter::with_capacity(1 << 16, f),
+                name,
+            ))),
+        }))
     }
 
     /// A regular file becomes a checkpointed file output; anything else (a FIFO,
@@ -139,10 +167,11 @@ impl Output {
         Output::stream(Box::new(BufWriter::with_capacity(1 << 16, io::stdout())))
     }
 
-    /// Any writer (a pipe, a test buffer); only flushed at checkpoints.
+    /// The run's standard output as any writer (a pipe, a test buffer); only
+    /// flushed at checkpoints. Its reader going away ends the run quietly.
     pub fn stream(w: Box<dyn Write + Send>) -> Output {
         Output {
-            target: Target::Stream(w),
+            target: Target::Stream(Box::new(Labelled::stdout(w))),
         }
     }
 

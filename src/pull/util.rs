@@ -4,65 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 
-/// Parses a duration like `30s`, `15m`, `2h`, `1d`, `250ms` or `1h30m`.
-///
-/// A bare number is refused: `--interval 30` could mean seconds or minutes, and a
-/// silent guess is worse than an error.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err("empty duration; write it like 30s, 15m, 2h or 1d".into());
-    }
-    let bytes = t.as_bytes();
-    let mut total = Duration::ZERO;
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        if start == i {
-            return Err(format!(
-                "invalid duration {t:?}; write it like 30s, 15m, 2h or 1d"
-            ));
-        }
-        let n: u64 = t[start..i]
-            .parse()
-            .map_err(|_| format!("invalid duration {t:?}: number too large"))?;
-        let ustart = i;
-        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
-            i += 1;
-        }
-        let unit = match &t[ustart..i] {
-            "ms" => Duration::from_millis(1),
-            "s" => Duration::from_secs(1),
-            "m" => Duration::from_secs(60),
-            "h" => Duration::from_secs(3600),
-            "d" => Duration::from_secs(86_400),
-            "" => {
-                return Err(format!(
-                    "invalid duration {t:?}: missing unit; write it like 30s, 15m, 2h or 1d"
-                ))
-            }
-            u => {
-                return Err(format!(
-                    "invalid duration {t:?}: unknown unit {u:?} (use ms, s, m, h or d)"
-                ))
-            }
-        };
-        let part = unit
-            .checked_mul(
-                u32::try_from(n).map_err(|_| format!("invalid duration {t:?}: too large"))?,
-            )
-            .ok_or_else(|| format!("invalid duration {t:?}: too large"))?;
-        total = total
-            .checked_add(part)
-            .ok_or_else(|| format!("invalid duration {t:?}: too large"))?;
-    }
-    Ok(total)
-}
+pub use crate::cli::values::{parse_duration, parse_time_arg};
 
 /// Clap value parser for durations that must be more than zero.
 pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
@@ -89,28 +33,10 @@ pub fn format_duration(d: Duration) -> String {
     out
 }
 
-/// Parses `--start`/`--end`: RFC 3339 (`2024-05-01T12:00:00Z`, any offset), a date
-/// (`2024-05-01`, midnight UTC), or a duration meaning that long before `now` (`7d`).
-pub fn parse_time_arg(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let t = s.trim();
-    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
-        return Ok(dt.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        if let Some(dt) = d.and_hms_opt(0, 0, 0) {
-            return Ok(dt.and_utc());
-        }
-    }
-    if let Ok(d) = parse_duration(t) {
-        let d = chrono::Duration::from_std(d).map_err(|_| format!("{t:?}: too far back"))?;
-        return now
-            .checked_sub_signed(d)
-            .ok_or_else(|| format!("{t:?}: too far back"));
-    }
-    Err(format!(
-        "invalid time {t:?}: expected RFC 3339 like 2024-05-01T12:00:00Z, a date like \
-         2024-05-01, or a duration back from now like 7d"
-    ))
+/// A wall-clock time for the state file: RFC 3339 with milliseconds, UTC (the
+/// alarm compares against thresholds shorter than a second in tests).
+pub fn state_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// The API's time format: `YYYY-MM-DDTHH:MM:SSZ`, whole seconds, UTC.
@@ -205,29 +131,9 @@ pub fn config_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".config").join("teamlog"))
 }
 
-/// Makes text from outside (a server's error body, a file name) safe for a terminal:
-/// control and bidi-override characters are escaped, and it is cut to `max` chars.
-pub fn sanitize(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max) + 8);
-    for (n, c) in text.chars().enumerate() {
-        if n >= max {
-            out.push_str("...");
-            break;
-        }
-        let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+/// Makes text from outside (a server's error body, a file name) safe for a
+/// terminal, cut to `max` characters: the one sanitizer, under pull's name.
+pub use teamlog_core::terminal::sanitize_cut as sanitize;
 
 #[cfg(test)]
 mod tests {
@@ -252,19 +158,6 @@ mod tests {
     }
 
     #[test]
-    fn times_parse_in_three_forms() {
-        let now = DateTime::parse_from_rfc3339("2024-05-08T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let t = |s| api_time(parse_time_arg(s, now).unwrap());
-        assert_eq!(t("2024-05-01T12:00:00Z"), "2024-05-01T12:00:00Z");
-        assert_eq!(t("2024-05-01T14:00:00.5+02:00"), "2024-05-01T12:00:00Z");
-        assert_eq!(t("2024-05-01"), "2024-05-01T00:00:00Z");
-        assert_eq!(t("7d"), "2024-05-01T00:00:00Z");
-        assert!(parse_time_arg("yesterday", now).is_err());
-    }
-
-    #[test]
     fn url_encoding_round_trips() {
         let s = "http://127.0.0.1:8080/cb?x=1 2&y=é";
         assert_eq!(url_decode(&url_encode(s)), s);
@@ -279,13 +172,6 @@ mod tests {
         );
         assert_eq!(url_decode("100%"), "100%");
         assert_eq!(url_decode("%zz"), "%zz");
-    }
-
-    #[test]
-    fn sanitize_escapes_controls_and_bidi() {
-        assert_eq!(sanitize("a\u{1b}[31mb\n", 100), "a\\u{001b}[31mb\\n");
-        assert_eq!(sanitize("x\u{202E}y", 100), "x\\u{202e}y");
-        assert_eq!(sanitize("abcdef", 3), "abc...");
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `--output-dir`: one output file per input, at the input's relative path,
-//! each written atomically when its input is complete, so an interrupted run
-//! can simply be started again: inputs whose output exists are skipped
-//! (unless `--force`), and an unfinished output never exists.
+//! each written atomically when its input is complete (an unfinished or
+//! failed input's output never exists). Which inputs are done, and what
+//! they reported, is kept by [`super::manifest`] around this sink.
 
-use crate::atomic::AtomicFile;
+use super::manifest::SourceFiles;
+use crate::atomic::{with_path, AtomicFile};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -31,24 +32,26 @@ impl Compress {
 /// The output path of `src` under `dir`: its relative path with compression and
 /// JSON extensions replaced (`2024/01/a.json.gz` -> `2024/01/a.ndjson[.gz|.zst]`).
 pub fn output_path(dir: &Path, src: &Source, compress: Compress) -> PathBuf {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
     let rel = &src.rel;
-    let mut name = rel
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "stdin".into());
+    // Bytes, not text: a name that is not UTF-8 keeps its bytes.
+    let mut name: &[u8] = rel.file_name().map(|n| n.as_bytes()).unwrap_or(b"stdin");
     for ext in [".gz", ".gzip", ".zst", ".zstd"] {
-        if let Some(n) = name.strip_suffix(ext) {
-            name = n.to_string();
+        if let Some(n) = name.strip_suffix(ext.as_bytes()) {
+            name = n;
             break;
         }
     }
     for ext in [".ndjson", ".jsonl", ".json", ".log", ".txt"] {
-        if let Some(n) = name.strip_suffix(ext) {
-            name = n.to_string();
+        if let Some(n) = name.strip_suffix(ext.as_bytes()) {
+            name = n;
             break;
         }
     }
-    let name = format!("{name}.{}", compress.extension());
+    let mut name = name.to_vec();
+    name.push(b'.');
+    name.extend_from_slice(compress.extension().as_bytes());
+    let name = std::ffi::OsString::from_vec(name);
     match rel.parent() {
         Some(p) => dir.join(p).join(name),
         None => dir.join(name),
@@ -84,17 +87,23 @@ impl Encoder {
 /// One output file per source, opened when the source's first bytes arrive
 /// and put in place when the source is complete.
 pub struct OutputDir {
+    dir: PathBuf,
+    /// The output path of each source of the run (under `dir`).
     targets: Vec<PathBuf>,
     compress: Compress,
     current: Option<(usize, AtomicFile, Encoder)>,
+    /// The file the last finished source committed, relative to `dir`.
+    committed: Option<String>,
 }
 
 impl OutputDir {
-    pub fn new(targets: Vec<PathBuf>, compress: Compress) -> OutputDir {
+    pub fn new(dir: &Path, targets: Vec<PathBuf>, compress: Compress) -> OutputDir {
         OutputDir {
+            dir: dir.to_path_buf(),
             targets,
             compress,
             current: None,
+            committed: None,
         }
     }
 
@@ -104,17 +113,24 @@ impl OutputDir {
         }
         let path = &self.targets[source];
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir).map_err(|e| with_path(e, "cannot create", dir))?;
         }
         let out = AtomicFile::create(path)?;
-        let file = BufWriter::with_capacity(1 << 20, out.file().try_clone()?);
+        let file = BufWriter::with_capacity(
+            1 << 20,
+            out.file()
+                .try_clone()
+                .map_err(|e| with_path(e, "cannot write", path))?,
+        );
         let enc = match self.compress {
             Compress::None => Encoder::Plain(file),
             Compress::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
                 file,
                 flate2::Compression::default(),
             )),
-            Compress::Zstd => Encoder::Zstd(zstd::Encoder::new(file, 3)?),
+            Compress::Zstd => Encoder::Zstd(
+                zstd::Encoder::new(file, 3).map_err(|e| with_path(e, "cannot write", path))?,
+            ),
         };
         // A source's output is finished before the next source's starts.
         self.current = Some((source, out, enc));
@@ -128,24 +144,36 @@ impl Sink for OutputDir {
         let (_, out, enc) = self.current.as_mut().expect("opened");
         enc.writer()
             .write_all(lines)
-            .map_err(|e| crate::atomic::with_path(e, "cannot write", out.shown()))
+            .map_err(|e| with_path(e, "cannot write", out.shown()))
     }
 
     fn end_source(&mut self, source: usize, complete: bool) -> io::Result<()> {
+        self.committed = None;
+        if !complete {
+            // Dropping the file removes its temporary file: nothing of a
+            // failed source is committed, and a rerun does it again.
+            self.current = None;
+            return Ok(());
+        }
         self.open(source)?;
         let (_, out, enc) = self.current.take().expect("opened");
-        if complete {
-            enc.finish()
-                .map_err(|e| crate::atomic::with_path(e, "cannot write", out.shown()))?;
-            out.commit()?;
-        }
-        // Incomplete: dropping `out` removes the temporary file, so a rerun
-        // processes this source again.
+        enc.finish()
+            .map_err(|e| with_path(e, "cannot write", out.shown()))?;
+        out.commit()?;
+        let path = &self.targets[source];
+        let rel = path.strip_prefix(&self.dir).unwrap_or(path);
+        self.committed = Some(super::manifest::file_entry(rel));
         Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+impl SourceFiles for OutputDir {
+    fn committed(&mut self) -> Vec<String> {
+        self.committed.take().into_iter().collect()
     }
 }
 

@@ -3,7 +3,7 @@
 //! quiet success; a closed pipe anywhere else (a `--rejects` FIFO whose
 //! reader went away, say) is a write failure like any other.
 
-use crate::atomic::plain;
+use crate::atomic::labelled;
 use std::fmt;
 use std::io::{self, Write};
 
@@ -41,7 +41,37 @@ pub fn stdout_error(e: io::Error) -> io::Error {
     if e.kind() == io::ErrorKind::BrokenPipe || io_is_stdout_closed(&e) {
         io::Error::new(io::ErrorKind::BrokenPipe, StdoutClosed)
     } else {
-        io::Error::new(e.kind(), format!("cannot write to stdout: {}", plain(&e)))
+        labelled(e, "cannot write to stdout")
+    }
+}
+
+/// Checks, before any work, that stdout can take the events. A stdout the
+/// shell closed (`>&-`) is reopened on `/dev/null` read-write by Rust's
+/// runtime, which would silently discard everything; one open only for
+/// reading fails every write. Both are refused: "cannot write to stdout".
+/// (Linux: read from `/proc/self/fdinfo/1`; elsewhere nothing is checked.)
+pub fn check_stdout() -> io::Result<()> {
+    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/1") else {
+        return Ok(());
+    };
+    let flags = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok());
+    let Some(flags) = flags else { return Ok(()) };
+    let why = match flags & 0o3 {
+        0 => Some("it is open for reading only"),
+        // O_RDWR on /dev/null: what the runtime puts in place of a closed fd.
+        2 if std::fs::read_link("/proc/self/fd/1")
+            .is_ok_and(|p| p == std::path::Path::new("/dev/null")) =>
+        {
+            Some("it is closed (give -o FILE, or redirect stdout)")
+        }
+        _ => None,
+    };
+    match why {
+        Some(w) => Err(io::Error::other(format!("cannot write to stdout: {w}"))),
+        None => Ok(()),
     }
 }
 
@@ -76,10 +106,7 @@ impl<W: Write> Labelled<W> {
         if self.stdout {
             stdout_error(e)
         } else {
-            io::Error::new(
-                e.kind(),
-                format!("cannot write to {}: {}", self.name, plain(&e)),
-            )
+            labelled(e, &format!("cannot write to {}", self.name))
         }
     }
 }

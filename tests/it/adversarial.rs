@@ -1,4 +1,4 @@
-//! Hostile input (issue 4): each item of the adversarial corpus with the
+//! Hostile input: each item of the adversarial corpus with the
 //! behaviour teamlog promises for it. Small inputs live in
 //! `fixtures/adversarial/`; large ones are generated here (see its README).
 
@@ -286,7 +286,7 @@ fn overlong_and_out_of_range_utf8_is_invalid() {
 fn lone_and_swapped_surrogate_escapes() {
     // In a declared string field they cannot become text: rejected, naming
     // the field. In a key: invalid JSON. A proper pair is one character. In
-    // a `json` field the bytes are kept as they are (SPEC §3).
+    // a `json` field the bytes are kept as they are (docs/CONTRACT.md §3).
     let (o, v) = fixture_verdicts("surrogates.ndjson");
     assert_eq!(code(&o), 1);
     assert_eq!(v.len(), 5);

@@ -1,4 +1,4 @@
-//! Differential and property checks of the transform, in process (issue 4):
+//! Differential and property checks of the transform, in process:
 //! over arbitrary bytes, over mutated real events, and over structured
 //! arbitrary events, the output always parses as JSON, has the required
 //! fields in declared order, and normalizes to itself (`invariants.rs`);

@@ -1,4 +1,4 @@
-//! Faults around a run (issue 4): full devices, inputs that end or vanish
+//! Faults around a run: full devices, inputs that end or vanish
 //! early, signals, a reader that goes away. runs.rs already covers stdout on
 //! /dev/full, SIGINT with -o and `| head`; input.rs an unreadable file among
 //! several; adversarial.rs truncated compressed files among several.

@@ -1,4 +1,4 @@
-//! Reading (SPEC §2, §3): sources, compression, framing, envelopes, wire forms.
+//! Reading (docs/CONTRACT.md §2, §3): sources, compression, framing, envelopes, wire forms.
 
 use crate::common::*;
 

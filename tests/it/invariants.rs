@@ -1,4 +1,4 @@
-//! The transform's output invariants (issue 4, SPEC §5, §6, §8), checked in
+//! The transform's output invariants (docs/CONTRACT.md §5, §6, §8), checked in
 //! process on one input: every output line is a JSON object with the declared
 //! fields in schema order and the required ones present, then the `p_*`
 //! fields in their order; every reject record is JSON; the counts add up;

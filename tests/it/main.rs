@@ -4,6 +4,7 @@
 
 mod adversarial;
 mod batch;
+mod cli;
 mod common;
 mod deep;
 mod differential;
@@ -13,8 +14,10 @@ mod input;
 mod invariants;
 mod lint;
 mod output;
+mod outputs;
 mod properties;
 mod pull;
 mod rejects;
 mod resources;
 mod runs;
+mod schema;

@@ -1,4 +1,4 @@
-//! The output form (SPEC §5).
+//! The output form (docs/CONTRACT.md §5).
 
 use crate::common::*;
 use serde_json::json;

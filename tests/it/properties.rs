@@ -1,4 +1,4 @@
-//! SPEC §8 properties over generated input: accounting, order, determinism
+//! docs/CONTRACT.md §8 properties over generated input: accounting, order, determinism
 //! across thread counts, idempotence.
 
 use crate::common::*;

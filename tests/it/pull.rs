@@ -1,6 +1,6 @@
 //! `teamlog auth` and `teamlog pull` against a fake Dropbox on 127.0.0.1.
 //!
-//! The fake implements the contract in shared/DROPBOX_API.md: the token endpoint
+//! The fake implements the API as docs/pull.md describes it: the token endpoint
 //! (authorization code with PKCE, refresh token), the authorize page (redirects with
 //! the code), `get_events` and `continue` with a cursor that changes on every
 //! response, empty pages with `has_more`, filters and time ranges, and injected
@@ -38,6 +38,8 @@ enum Fault {
     InvalidToken,
     Reset(String),
     BadRequestEchoingToken,
+    /// HTTP 503 with a `Retry-After` header.
+    Unavailable(u64),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +65,10 @@ struct Inner {
     stale_cursor_uses: u64,
     token_requests: u64,
     event_requests: Vec<(String, Value)>,
+    /// While true, event requests wait (the fake serves nothing else meanwhile).
+    hold: bool,
+    /// Sleep before answering each event request.
+    delay: Duration,
 }
 
 struct Fake {
@@ -114,6 +120,8 @@ impl Fake {
             stale_cursor_uses: 0,
             token_requests: 0,
             event_requests: Vec::new(),
+            hold: false,
+            delay: Duration::ZERO,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (i2, s2) = (inner.clone(), stop.clone());
@@ -301,6 +309,18 @@ fn handle(inner: &Mutex<Inner>, mut req: tiny_http::Request) {
         "/2/team_log/get_events" | "/2/team_log/get_events/continue" => {
             let b: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
             st.event_requests.push((path.to_string(), b.clone()));
+            let end = Instant::now() + Duration::from_secs(20);
+            while st.hold && Instant::now() < end {
+                drop(st);
+                std::thread::sleep(Duration::from_millis(5));
+                st = inner.lock().unwrap();
+            }
+            if !st.delay.is_zero() {
+                let d = st.delay;
+                drop(st);
+                std::thread::sleep(d);
+                st = inner.lock().unwrap();
+            }
             let token = auth
                 .as_deref()
                 .and_then(|a| a.strip_prefix("Bearer "))
@@ -461,13 +481,19 @@ fn serve_fault_with_token(req: tiny_http::Request, f: Fault, token: &str) {
             format!("Error in call to API function: bad header, got Bearer {token}\u{1b}[31m"),
             &[],
         ),
+        Fault::Unavailable(s) => respond(
+            req,
+            503,
+            "<html>down for maintenance</html>".into(),
+            &[("Retry-After", s.to_string())],
+        ),
         Fault::ExpireTokens => unreachable!(),
     }
 }
 
 // ---------------------------------------------------------------- running teamlog
 
-#[derive(Parser)]
+#[derive(Parser, Debug)]
 struct PullCli {
     #[command(flatten)]
     args: PullArgs,
@@ -480,13 +506,11 @@ struct AuthCli {
 }
 
 fn pull_args(fake: &Fake, extra: &[&str]) -> PullArgs {
-    let mut argv = vec![
-        "pull",
-        "--api-base",
-        &fake.base,
-        "--retry-wait-scale",
-        "0.001",
-    ];
+    let mut argv = vec!["pull", "--api-base", &fake.base];
+    // Waits 1000x shorter, unless the test sets its own scale.
+    if !extra.contains(&"--retry-wait-scale") {
+        argv.extend(["--retry-wait-scale", "0.001"]);
+    }
     argv.extend_from_slice(extra);
     PullCli::try_parse_from(argv).expect("flags parse").args
 }
@@ -631,9 +655,32 @@ fn conflicting_or_out_of_range_flags_are_refused() {
     assert!(PullCli::try_parse_from(&argv).is_err());
     assert!(PullCli::try_parse_from(["pull", "--limit", "1001"]).is_err());
     assert!(PullCli::try_parse_from(["pull", "--limit", "0"]).is_err());
+    // Normalization flags without --normalize would be ignored: refused instead.
+    for flags in [
+        &["--rejects", "x"][..],
+        &["--row-id", "content"],
+        &["--parse-time", "2024-01-01T00:00:00Z"],
+        &["--schema", "s.yml"],
+    ] {
+        let e = PullCli::try_parse_from([&["pull"][..], flags].concat())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--normalize"), "{flags:?}: {e}");
+        assert!(
+            PullCli::try_parse_from([&["pull", "--normalize"][..], flags].concat()).is_ok(),
+            "{flags:?} with --normalize"
+        );
+    }
     assert!(
-        PullCli::try_parse_from(["pull", "--drop-off-alarm", "5m"]).is_err(),
-        "needs --follow"
+        PullCli::try_parse_from(["pull", "--dedup-window", "1000"]).is_err(),
+        "unit needed"
+    );
+    // Without --follow, the alarm measures the silence across runs: it needs --state.
+    let e = err_text(&run(&fake, &["--drop-off-alarm", "5m"]));
+    assert!(e.contains("needs --state"), "{e}");
+    assert!(
+        PullCli::try_parse_from(["pull", "--wait"]).is_err(),
+        "needs --state"
     );
     assert!(PullCli::try_parse_from(["pull", "--follow", "--end", "1d"]).is_err());
     assert!(
@@ -796,12 +843,12 @@ fn connection_errors_give_up_with_a_clear_message() {
 }
 
 /// 409 reset: start again with get_events from the reset time. Events since then
-/// come again; with --dedup-window they are skipped.
+/// come again, unless the dedup window (on by default) skips them.
 #[test]
 fn reset_restarts_get_events_from_the_reset_time() {
     let fake = Fake::new(12);
     let reset_at = event(2).0;
-    let r = run_reset(&fake, &reset_at, &[]);
+    let r = run_reset(&fake, &reset_at, &["--dedup-window", "0"]);
     assert_eq!(r.result.as_ref().unwrap(), &0, "{}", r.err);
     let mut want = fake.all_lines(0..4);
     want += &fake.all_lines(2..12);
@@ -816,8 +863,12 @@ fn reset_restarts_get_events_from_the_reset_time() {
         r.err
     );
     let fake = Fake::new(12);
-    let r = run_reset(&fake, &reset_at, &["--dedup-window", "100"]);
-    assert_eq!(r.out, fake.all_lines(0..12), "with dedup, each event once");
+    let r = run_reset(&fake, &reset_at, &[]);
+    assert_eq!(
+        r.out,
+        fake.all_lines(0..12),
+        "with the default flags, each event once"
+    );
     assert!(r.err.contains("2 duplicates skipped"), "{}", r.err);
     fake.with(|i| {
         let starts: Vec<_> = i
@@ -832,34 +883,38 @@ fn reset_restarts_get_events_from_the_reset_time() {
 
 /// Runs a pull whose first `continue` is answered with a reset.
 fn run_reset(fake: &Fake, reset_at: &str, extra: &[&str]) -> Run {
-    struct ResetAfterFirstPage {
+    run_fault_after_first_page(fake, Fault::Reset(reset_at.to_string()), extra)
+}
+
+/// Runs a pull whose request after the first page is answered with `fault`.
+fn run_fault_after_first_page(fake: &Fake, fault: Fault, extra: &[&str]) -> Run {
+    struct FaultAfterFirstPage {
         inner: Arc<Mutex<Inner>>,
-        reset_at: String,
-        done: bool,
+        fault: Option<Fault>,
     }
-    impl EventSink for ResetAfterFirstPage {
-        fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()> {
-            if !self.done {
-                self.done = true;
-                self.inner
-                    .lock()
-                    .unwrap()
-                    .faults
-                    .push_back((On::Events, Fault::Reset(self.reset_at.clone())));
+    impl EventSink for FaultAfterFirstPage {
+        fn write_page(
+            &mut self,
+            events: &[&RawValue],
+            out: &mut dyn Write,
+        ) -> io::Result<pull::output::Written> {
+            if let Some(f) = self.fault.take() {
+                self.inner.lock().unwrap().faults.push_back((On::Events, f));
             }
             RawSink.write_page(events, out)
         }
     }
-    let mut sink = ResetAfterFirstPage {
+    let mut sink = FaultAfterFirstPage {
         inner: fake.inner.clone(),
-        reset_at: reset_at.to_string(),
-        done: false,
+        fault: Some(fault),
     };
     run_with(fake, extra, &mut sink, &env_with_token)
 }
 
+/// A state from an older teamlog whose cursor Dropbox no longer knows: the query
+/// starts again by itself (from its start: that state has no event time).
 #[test]
-fn bad_cursor_explains_how_to_restart() {
+fn bad_cursor_in_an_old_state_starts_the_query_again() {
     let fake = Fake::new(8);
     let dir = tempfile::tempdir().unwrap();
     let st = dir.path().join("state.json");
@@ -869,25 +924,22 @@ fn bad_cursor_explains_how_to_restart() {
     )
     .unwrap();
     let sp = st.to_str().unwrap();
-    let r = run(&fake, &["--state", sp]);
-    let e = err_text(&r);
-    assert!(
-        e.contains("bad_cursor") && e.contains("--restart --start TIME"),
-        "{e}"
-    );
-    assert_eq!(r.out, "");
-    let r = run(
-        &fake,
-        &[
-            "--state",
-            sp,
-            "--restart",
-            "--start",
-            "2024-01-01T00:03:00Z",
-        ],
-    );
+    let flags = ["--state", sp, "--start", "2024-01-01"];
+    let r = run(&fake, &flags);
     assert_eq!(r.result.unwrap(), 0, "{}", r.err);
-    assert_eq!(r.out, fake.all_lines(3..8));
+    assert!(
+        r.err.contains(
+            "no longer knows the saved cursor (bad_cursor); starting the query again from \
+             2024-01-01T00:00:00Z"
+        ),
+        "{}",
+        r.err
+    );
+    assert_eq!(r.out, fake.all_lines(0..8));
+    // The old state had no time range; it took this run's, so the same flags go on.
+    let r = run(&fake, &flags);
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, "");
 }
 
 #[test]
@@ -911,7 +963,7 @@ fn other_route_errors_and_bad_requests_are_reported() {
     let e = err_text(&r);
     assert!(e.contains("HTTP 400") && e.contains("bad header"), "{e}");
     assert!(
-        e.contains("\\u{001b}[31m"),
+        e.contains("\\u{1b}[31m"),
         "control characters are escaped: {e}"
     );
     assert_no_secrets("a 400 that echoes the token", &e);
@@ -986,7 +1038,11 @@ struct CrashSink {
 }
 
 impl EventSink for CrashSink {
-    fn write_page(&mut self, events: &[&RawValue], out: &mut dyn Write) -> io::Result<()> {
+    fn write_page(
+        &mut self,
+        events: &[&RawValue],
+        out: &mut dyn Write,
+    ) -> io::Result<pull::output::Written> {
         if self.pages_ok == 0 {
             let mut page = Vec::new();
             RawSink.write_page(events, &mut page)?;
@@ -1052,14 +1108,14 @@ fn resume_case(extra: &[&str], half: bool) {
 
 #[test]
 fn kill_and_resume_to_a_file_is_byte_identical_with_dedup() {
-    resume_case(&["--dedup-window", "1000"], false);
-    resume_case(&["--dedup-window", "1000"], true);
+    resume_case(&[], false);
+    resume_case(&[], true);
 }
 
 #[test]
 fn kill_and_resume_to_a_file_is_byte_identical_without_dedup() {
-    resume_case(&[], false);
-    resume_case(&[], true);
+    resume_case(&["--dedup-window", "0"], false);
+    resume_case(&["--dedup-window", "0"], true);
 }
 
 /// To a pipe nothing can be taken back: without dedup the page written before the
@@ -1501,7 +1557,9 @@ fn state_file_records_cursor_and_output_length() {
             "-o",
             out.to_str().unwrap(),
             "--dedup-window",
-            "3",
+            "2m",
+            "--start",
+            "2024-01-01",
         ],
     );
     assert_eq!(r.result.unwrap(), 0, "{}", r.err);
@@ -1509,10 +1567,14 @@ fn state_file_records_cursor_and_output_length() {
     assert!(s["cursor"].as_str().unwrap().starts_with("cur."));
     assert_eq!(s["output"]["len"], std::fs::metadata(&out).unwrap().len());
     assert_eq!(
-        s["dedup"].as_str().unwrap().len(),
-        32,
-        "3 hashes of 8 bytes, base64"
+        s["dedup_events"].as_str().unwrap().len(),
+        48,
+        "the events of the last 2 minutes of event time (3), 12 bytes each, base64"
     );
+    assert_eq!(s["last_event_time"], "2024-01-01T00:04:00Z");
+    assert_eq!(s["query"]["start"]["given"], "2024-01-01");
+    assert_eq!(s["query"]["start"]["sent"], "2024-01-01T00:00:00Z");
+    assert_eq!(s["version"], 2);
     let _ = Path::new(&st);
 }
 
@@ -1543,4 +1605,603 @@ fn normalize_in_process_equals_the_filter_on_raw_output() {
     assert_eq!(norm.out, crate::common::stdout(&filtered));
     assert_eq!(norm.out.lines().count(), 30);
     assert!(norm.out.contains(r#""p_log_type":"Dropbox.TeamEvent""#));
+}
+
+// ---------------------------------------------------------------- under cron and systemd
+
+/// The real binary against the fake, with a token in the environment.
+fn pull_bin(fake: &Fake, extra: &[&str]) -> std::process::Command {
+    let mut c = crate::common::bin();
+    c.args([
+        "pull",
+        "--api-base",
+        &fake.base,
+        "--retry-wait-scale",
+        "0.001",
+    ])
+    .args(extra)
+    .env("TEAMLOG_APP_KEY", APP_KEY)
+    .env("TEAMLOG_REFRESH_TOKEN", SEED_REFRESH)
+    .env_remove("TEAMLOG_APP_SECRET")
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    c
+}
+
+/// Reads a child's stderr into a buffer the test can watch.
+fn capture_stderr(child: &mut std::process::Child) -> (Shared, JoinHandle<()>) {
+    let buf = Shared::default();
+    let mut pipe = child.stderr.take().unwrap();
+    let mut w = buf.clone();
+    let t = std::thread::spawn(move || {
+        let _ = io::copy(&mut pipe, &mut w);
+    });
+    (buf, t)
+}
+
+/// Two collectors on one state: the second exits 2 at once naming the first, and
+/// makes no request; with --wait it runs after the first. The output is exact.
+#[test]
+fn a_second_run_on_the_same_state_refuses_or_waits_and_the_output_is_exact() {
+    let fake = Fake::new(40);
+    let dir = tempfile::tempdir().unwrap();
+    let (st, out) = (dir.path().join("s.json"), dir.path().join("o.ndjson"));
+    let flags = [
+        "--state",
+        st.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--limit",
+        "4",
+    ];
+    fake.with(|i| i.hold = true);
+    let first = pull_bin(&fake, &flags).spawn().unwrap();
+    wait_for("the first run's request", Duration::from_secs(10), || {
+        fake.with(|i| !i.event_requests.is_empty())
+    });
+    let seen = fake.with(|i| (i.token_requests, i.event_requests.len()));
+
+    let second = pull_bin(&fake, &flags).output().unwrap();
+    let e = crate::common::stderr(&second);
+    assert_eq!(crate::common::code(&second), 2, "{e}");
+    assert!(
+        e.contains(&format!(
+            "another teamlog pull (pid {}, started ",
+            first.id()
+        )),
+        "{e}"
+    );
+    assert!(e.contains("--wait"), "{e}");
+    assert_eq!(
+        fake.with(|i| (i.token_requests, i.event_requests.len())),
+        seen,
+        "the refused run sent nothing"
+    );
+
+    let mut waiter = pull_bin(&fake, &[&flags[..], &["--wait"]].concat())
+        .spawn()
+        .unwrap();
+    let (werr, wt) = capture_stderr(&mut waiter);
+    wait_for("the waiting note", Duration::from_secs(10), || {
+        werr.text()
+            .contains("waiting for the other teamlog pull (pid ")
+    });
+    fake.with(|i| i.hold = false);
+    let f = first.wait_with_output().unwrap();
+    assert_eq!(f.status.code(), Some(0), "{}", crate::common::stderr(&f));
+    let w = waiter.wait().unwrap();
+    wt.join().unwrap();
+    assert_eq!(w.code(), Some(0), "{}", werr.text());
+    assert!(werr.text().contains("0 events received"), "{}", werr.text());
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        fake.all_lines(0..40)
+    );
+}
+
+/// An event the normalizer rejects: its timestamp is not a date.
+fn bad_event(i: usize) -> (String, String, String) {
+    let (ts, cat, text) = event(i);
+    let bad = text.replacen(&ts, "2024-13-45T00:00:00Z", 1);
+    (ts, cat, bad)
+}
+
+/// The event numbers (`user{n}@example.com`) of the lines of `text`, one per line.
+fn numbers(text: &str) -> Vec<usize> {
+    text.lines()
+        .map(|l| {
+            let at = l.find("@example.com").expect("an event line");
+            let start = l[..at].rfind("user").expect("user") + 4;
+            l[start..at].parse().expect("a number")
+        })
+        .collect()
+}
+
+/// Killed at arbitrary points (SIGKILL, no chance to clean up), then rerun: every
+/// event is in the output or the rejects, exactly once.
+#[test]
+fn killed_at_random_points_with_rejects_every_event_is_kept_exactly_once() {
+    let n = 48;
+    let bad = |i: usize| i % 5 == 2;
+    let fake = Fake::new(0);
+    fake.with(|f| {
+        f.events = (0..n)
+            .map(|i| if bad(i) { bad_event(i) } else { event(i) })
+            .collect();
+        f.delay = Duration::from_millis(4);
+        f.empty_every = 5;
+    });
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..6 {
+        let dir = tempfile::tempdir().unwrap();
+        let (st, out, rej) = (
+            dir.path().join("s.json"),
+            dir.path().join("o.ndjson"),
+            dir.path().join("rejects.ndjson"),
+        );
+        let flags = [
+            "--state",
+            st.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--normalize",
+            "--rejects",
+            rej.to_str().unwrap(),
+            "--row-id",
+            "content",
+            "--parse-time",
+            "2024-01-01T00:00:00Z",
+            "--limit",
+            "4",
+            "-q",
+        ];
+        for _ in 0..3 {
+            // Killed after a random number of requests, at whatever point of the
+            // page it then is (writing events, rejects, or the checkpoint).
+            let base = fake.with(|i| i.event_requests.len());
+            let k = 1 + (next() % 8) as usize;
+            let mut c = pull_bin(&fake, &flags).spawn().unwrap();
+            wait_for("the kill point", Duration::from_secs(20), || {
+                fake.with(|i| i.event_requests.len()) >= base + k || c.try_wait().unwrap().is_some()
+            });
+            std::thread::sleep(Duration::from_micros(next() % 4000));
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let last = pull_bin(&fake, &flags).output().unwrap();
+        assert!(
+            matches!(crate::common::code(&last), 0 | 1),
+            "round {round}: status 1 when this run rejected some: {}",
+            crate::common::stderr(&last)
+        );
+        let written = numbers(&std::fs::read_to_string(&out).unwrap());
+        let rejected = numbers(&std::fs::read_to_string(&rej).unwrap());
+        let want_ok: Vec<usize> = (0..n).filter(|i| !bad(*i)).collect();
+        let want_bad: Vec<usize> = (0..n).filter(|i| bad(*i)).collect();
+        assert_eq!(written, want_ok, "round {round}: the output");
+        assert_eq!(rejected, want_bad, "round {round}: the rejects");
+    }
+}
+
+/// The normalizing pull's summary counts what was written and what was rejected,
+/// and --rejects is appended to, never truncated.
+#[test]
+fn normalize_counts_rejects_and_appends_them() {
+    let fake = Fake::new(0);
+    fake.with(|f| {
+        f.events = (0..26)
+            .map(|i| if i == 7 { bad_event(i) } else { event(i) })
+            .collect()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let rej = dir.path().join("rejects.ndjson");
+    let flags = ["--normalize", "--rejects", rej.to_str().unwrap()];
+    for runs in 1..=2 {
+        let mut sink =
+            pull::normalize::NormalizeSink::new(&pull_args(&fake, &flags).norm, true).unwrap();
+        let r = run_with(&fake, &flags, &mut sink, &env_with_token);
+        assert_eq!(r.result.unwrap(), 1, "{}", r.err);
+        assert!(
+            r.err
+                .contains("26 events received, 25 written, 1 rejected (recorded in --rejects)"),
+            "{}",
+            r.err
+        );
+        assert_eq!(r.out.lines().count(), 25);
+        assert_eq!(
+            numbers(&std::fs::read_to_string(&rej).unwrap()),
+            vec![7; runs],
+            "one record per run, appended"
+        );
+    }
+}
+
+/// A crash loop under `Restart=on-failure` with the app's access revoked: one
+/// alarm (of the access kind) across all the runs, the alarm command runs once,
+/// and once access and events are back, one recovery.
+#[test]
+fn a_crash_loop_with_refused_access_raises_one_alarm_and_runs_the_command() {
+    let fake = Fake::new(6);
+    let dir = tempfile::tempdir().unwrap();
+    let (st, out) = (dir.path().join("s.json"), dir.path().join("o.ndjson"));
+    let alarms = dir.path().join("alarms.txt");
+    let cmd = format!("echo \"$TEAMLOG_ALARM\" >> {}", alarms.display());
+    let flags = [
+        "--state",
+        st.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--drop-off-alarm",
+        "1h",
+        "--alarm-command",
+        &cmd,
+    ];
+    let ok = pull_bin(&fake, &flags).output().unwrap();
+    assert_eq!(
+        crate::common::code(&ok),
+        0,
+        "{}",
+        crate::common::stderr(&ok)
+    );
+
+    fake.with(|i| i.refresh_tokens.clear());
+    let mut alarm_lines = 0;
+    for run in 0..6 {
+        if run == 3 {
+            // Silent for longer than the threshold by now: still the same incident.
+            let mut s: Value =
+                serde_json::from_str(&std::fs::read_to_string(&st).unwrap()).unwrap();
+            s["last_event_at"] = "2020-01-01T00:00:00.000Z".into();
+            std::fs::write(&st, s.to_string()).unwrap();
+        }
+        let o = pull_bin(&fake, &flags).output().unwrap();
+        let e = crate::common::stderr(&o);
+        assert_eq!(crate::common::code(&o), 2, "{e}");
+        assert!(e.contains("refused to refresh"), "{e}");
+        alarm_lines += e.matches("ALARM").count();
+        if run == 0 {
+            assert!(e.contains("teamlog: ALARM: access-revoked"), "{e}");
+        }
+    }
+    assert_eq!(alarm_lines, 1, "one alarm across the crash loop");
+    assert_eq!(
+        std::fs::read_to_string(&alarms).unwrap(),
+        "access-revoked\n",
+        "the command ran once, with the kind"
+    );
+
+    fake.with(|i| i.refresh_tokens.insert(SEED_REFRESH.to_string()));
+    fake.push_events(6..8);
+    let o = pull_bin(&fake, &flags).output().unwrap();
+    let e = crate::common::stderr(&o);
+    assert_eq!(crate::common::code(&o), 0, "{e}");
+    assert!(e.contains("RECOVERED: Dropbox events resumed"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(&alarms).unwrap(),
+        "access-revoked\nrecovered\n"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), fake.all_lines(0..8));
+}
+
+/// Cron runs that fail before any event (Dropbox down), past the threshold: the
+/// drop-off alarm is raised by the first run that sees the silence, once.
+#[test]
+fn failing_cron_runs_past_the_threshold_raise_one_drop_off_alarm() {
+    let fake = Fake::new(3);
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("s.json");
+    let alarms = dir.path().join("alarms.txt");
+    let cmd = format!(
+        "echo \"$TEAMLOG_ALARM $TEAMLOG_ALARM_THRESHOLD_SECONDS\" >> {}",
+        alarms.display()
+    );
+    let flags = [
+        "--state",
+        st.to_str().unwrap(),
+        "--drop-off-alarm",
+        "30m",
+        "--alarm-command",
+        &cmd,
+        "--retries",
+        "0",
+    ];
+    assert_eq!(
+        pull_bin(&fake, &flags).output().unwrap().status.code(),
+        Some(0)
+    );
+    let mut s: Value = serde_json::from_str(&std::fs::read_to_string(&st).unwrap()).unwrap();
+    s["last_event_at"] = "2020-01-01T00:00:00.000Z".into();
+    std::fs::write(&st, s.to_string()).unwrap();
+    let mut text = String::new();
+    for _ in 0..4 {
+        fake.fault(On::Events, Fault::Status(500, "down"));
+        let o = pull_bin(&fake, &flags).output().unwrap();
+        assert_eq!(crate::common::code(&o), 2);
+        text += &crate::common::stderr(&o);
+    }
+    assert_eq!(text.matches("ALARM").count(), 1, "{text}");
+    assert!(
+        text.contains("ALARM: no new Dropbox events for") && text.contains("--drop-off-alarm 30m"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(&alarms).unwrap(), "drop-off 1800\n");
+}
+
+/// The alarm is watched while a run waits out a retry: it is raised during the
+/// wait, and recovers when the next page brings events.
+#[test]
+fn the_alarm_is_checked_while_waiting_out_a_retry() {
+    let fake = Fake::new(8);
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("s.json");
+    let r = run_fault_after_first_page(
+        &fake,
+        Fault::RateLimitHeader(2),
+        &[
+            "--state",
+            st.to_str().unwrap(),
+            "--limit",
+            "4",
+            "--drop-off-alarm",
+            "300ms",
+            "--retry-wait-scale",
+            "1",
+        ],
+    );
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, fake.all_lines(0..8));
+    let at = |what: &str| {
+        r.err
+            .find(what)
+            .unwrap_or_else(|| panic!("no {what:?} in:\n{}", r.err))
+    };
+    assert!(at("retry 1/8 in 2s") < at("teamlog: ALARM: no new Dropbox events"));
+    assert!(at("teamlog: ALARM") < at("RECOVERED"), "{}", r.err);
+}
+
+#[test]
+fn start_or_end_other_than_the_saved_querys_are_refused() {
+    let fake = Fake::new(12);
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("s.json");
+    let sp = st.to_str().unwrap();
+    let r = run(&fake, &["--state", sp, "--start", "2024-01-01T00:05:00Z"]);
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, fake.all_lines(5..12));
+    // The same time written another way, or no --start at all: the same query.
+    for same in [&["--start", "2024-01-01T01:05:00+01:00"][..], &[]] {
+        let r = run(&fake, &[&["--state", sp][..], same].concat());
+        assert_eq!(r.result.unwrap(), 0, "{same:?}: {}", r.err);
+        assert_eq!(r.out, "");
+    }
+    for other in [
+        &["--start", "2024-01-01T00:00:00Z"][..],
+        &["--end", "2024-01-01T00:03:00Z"],
+    ] {
+        let e = err_text(&run(&fake, &[&["--state", sp][..], other].concat()));
+        assert!(
+            e.contains("holds a cursor for the query with --start 2024-01-01T00:05:00Z")
+                && e.contains("--restart"),
+            "{other:?}: {e}"
+        );
+    }
+    // --restart starts the new query; the dedup window skips what was written.
+    let r = run(
+        &fake,
+        &[
+            "--state",
+            sp,
+            "--restart",
+            "--start",
+            "2024-01-01T00:00:00Z",
+        ],
+    );
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, fake.all_lines(0..5));
+    // A relative start is the same flag from run to run.
+    let st2 = dir.path().join("s2.json");
+    let sp2 = st2.to_str().unwrap();
+    for _ in 0..2 {
+        let r = run(&fake, &["--state", sp2, "--start", "1000d"]);
+        assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    }
+}
+
+/// Dropbox forgets the cursor: the query starts again from the newest event's time
+/// in the state (less the dedup window) and the overlap is skipped, exactly.
+#[test]
+fn bad_cursor_recovery_is_exact() {
+    let fake = Fake::new(10);
+    let dir = tempfile::tempdir().unwrap();
+    let (st, out) = (dir.path().join("s.json"), dir.path().join("o.ndjson"));
+    let flags = ["--state", st.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    assert_eq!(run(&fake, &flags).result.unwrap(), 0);
+    let mut s: Value = serde_json::from_str(&std::fs::read_to_string(&st).unwrap()).unwrap();
+    assert_eq!(s["last_event_time"], "2024-01-01T00:09:00Z");
+    s["cursor"] = "forgotten".into();
+    std::fs::write(&st, s.to_string()).unwrap();
+    fake.push_events(10..15);
+    let r = run(&fake, &flags);
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert!(
+        r.err.contains(
+            "no longer knows the saved cursor (bad_cursor); starting the query again from \
+             2023-12-31T00:09:00Z (the newest event had 2024-01-01T00:09:00Z"
+        ),
+        "{}",
+        r.err
+    );
+    assert!(r.err.contains("10 duplicates skipped"), "{}", r.err);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        fake.all_lines(0..15)
+    );
+}
+
+/// A --state in a missing directory fails before the first request, and so
+/// does an unwritable --stats.
+#[test]
+fn unwritable_paths_fail_before_the_first_request() {
+    let fake = Fake::new(3);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.ndjson");
+    let missing = dir.path().join("no/such/dir");
+    for flags in [
+        vec![
+            "--state".to_string(),
+            missing.join("s.json").display().to_string(),
+        ],
+        vec![
+            "--stats".to_string(),
+            missing.join("stats.json").display().to_string(),
+        ],
+    ] {
+        let mut all = vec!["-o".to_string(), out.display().to_string()];
+        all.extend(flags.clone());
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let e = err_text(&run(&fake, &all));
+        assert!(e.contains("no/such/dir"), "{flags:?}: {e}");
+        assert_eq!(
+            fake.with(|i| (i.token_requests, i.event_requests.len())),
+            (0, 0)
+        );
+        assert_eq!(std::fs::read(&out).unwrap_or_default(), b"");
+    }
+}
+
+#[test]
+fn a_wrong_app_secret_is_named_as_such() {
+    let fake = Fake::new(3);
+    let env = |k: &str| match k {
+        "TEAMLOG_APP_SECRET" => Some("not-the-secret".to_string()),
+        k => env_with_token(k),
+    };
+    let e = err_text(&run_with(&fake, &[], &mut RawSink, &env));
+    assert!(
+        e.contains("invalid_client") && e.contains("the App key or App secret is wrong"),
+        "{e}"
+    );
+    assert!(!e.contains("redirect URI"), "{e}");
+}
+
+#[test]
+fn retry_after_is_honoured_on_503_and_waits_stop_at_the_give_up_time() {
+    let fake = Fake::new(3);
+    fake.fault(On::Events, Fault::Unavailable(9));
+    let r = run(&fake, &[]);
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert!(
+        r.err.contains(
+            "HTTP 503: <html>down for maintenance</html>; retry 1/8 in 9s (as Dropbox asked)"
+        ),
+        "{}",
+        r.err
+    );
+
+    let fake = Fake::new(3);
+    fake.fault(On::Events, Fault::RateLimitHeader(3600));
+    let e = err_text(&run(&fake, &["--give-up-after", "1m"]));
+    assert!(
+        e.contains(
+            "after 1 attempts (the next wait, 1h as Dropbox asked, would pass --give-up-after 1m)"
+        ),
+        "{e}"
+    );
+    // Backoff waits add up to the give-up time too, long before --retries runs out.
+    let fake = Fake::new(3);
+    for _ in 0..20 {
+        fake.fault(On::Events, Fault::Status(502, "bad gateway"));
+    }
+    let e = err_text(&run(&fake, &["--retries", "20", "--give-up-after", "5s"]));
+    assert!(
+        e.contains("backoff, would pass --give-up-after 5s)") && e.contains("HTTP 502"),
+        "{e}"
+    );
+    assert!(fake.with(|i| i.faults.len()) > 10, "stopped early: {e}");
+    let help = crate::common::bin()
+        .args(["pull", "--help"])
+        .output()
+        .unwrap();
+    let help = crate::common::stdout(&help);
+    for flag in [
+        "--connect-timeout",
+        "--read-timeout",
+        "--give-up-after",
+        "about 11 minutes",
+    ] {
+        assert!(help.contains(flag), "--help states {flag}");
+    }
+}
+
+/// `teamlog auth` with a wrong App secret: the error names the key and secret,
+/// not the code or the redirect URI.
+#[test]
+fn auth_with_a_wrong_app_secret_says_so() {
+    let fake = Fake::new(1);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials.json");
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "TEAMLOG_APP_KEY" => Some(APP_KEY.into()),
+            "TEAMLOG_APP_SECRET" => Some("wrong-secret".into()),
+            _ => None,
+        }
+    }
+    let (t, err, tx) = spawn_auth(&fake, &["--credentials", creds.to_str().unwrap()], env);
+    let url = printed_url(&err);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let page = agent
+        .get(&url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let code = page.rsplit(' ').next().unwrap().to_string();
+    tx.send(format!("{code}\n")).unwrap();
+    let e = t.join().unwrap().unwrap_err().to_string();
+    assert!(
+        e.contains("invalid_client") && e.contains("the App key or App secret is wrong"),
+        "{e}"
+    );
+    assert!(!e.contains("redirect URI"), "{e}");
+    assert!(!creds.exists());
+}
+
+/// A request that hangs (a slow or black-holed network) does not hide the
+/// silence: the alarm is raised while it hangs.
+#[test]
+fn the_alarm_is_checked_while_a_request_hangs() {
+    let fake = Fake::new(3);
+    fake.with(|i| i.delay = Duration::from_millis(1500));
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("s.json");
+    let r = run(
+        &fake,
+        &["--state", st.to_str().unwrap(), "--drop-off-alarm", "300ms"],
+    );
+    assert_eq!(r.result.unwrap(), 0, "{}", r.err);
+    assert_eq!(r.out, fake.all_lines(0..3));
+    let alarm = r.err.find("teamlog: ALARM: no new Dropbox events");
+    let recovered = r.err.find("RECOVERED");
+    assert!(
+        alarm.is_some() && alarm < recovered,
+        "raised during the request, recovered after it:\n{}",
+        r.err
+    );
+    assert!(
+        r.err.contains("none since teamlog started watching"),
+        "{}",
+        r.err
+    );
 }

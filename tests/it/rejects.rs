@@ -1,4 +1,4 @@
-//! Rejects (SPEC §4, §6): one test per reason, the record format, stderr.
+//! Rejects (docs/CONTRACT.md §4, §6): one test per reason, the record format, stderr.
 
 use crate::common::*;
 

@@ -1,4 +1,4 @@
-//! Resource bounds (issue 4, SPEC §7), measured from the child process: its
+//! Resource bounds (docs/CONTRACT.md §7), measured from the child process: its
 //! peak RSS (VmHWM, the kernel's high-water mark of the process's own memory)
 //! and its thread count, read from /proc/<pid>/status every 2 ms while it
 //! runs. Not getrusage: a spawned child's `ru_maxrss` also counts the test
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// SPEC §7: peak RSS with default settings, lines under 1 MiB.
+/// docs/CONTRACT.md §7: peak RSS with default settings, lines under 1 MiB.
 const RSS_BOUND_KIB: u64 = 100 * 1024;
 
 struct Measured {
@@ -142,7 +142,7 @@ fn peak_rss_stays_bounded_on_200_mb_streamed_through_stdin() {
     streamed(200 << 20, "4");
 }
 
-/// The full-size check of issue 4; about 10x the time of the 200 MB one in a
+/// The full-size check (1 GiB); about 10x the time of the 200 MB one in a
 /// debug build, so run it on demand: `cargo test --release -- --ignored`.
 #[test]
 #[ignore]

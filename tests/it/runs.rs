@@ -1,4 +1,4 @@
-//! Whole runs (SPEC §7): exit status, pipes, atomic -o, threads, signals.
+//! Whole runs (docs/CONTRACT.md §7): exit status, pipes, atomic -o, threads, signals.
 
 use crate::common::*;
 use std::io::Write;

@@ -1,4 +1,4 @@
-//! Framing: sources in, numbered chunks of whole lines out (SPEC §2).
+//! Framing: sources in, numbered chunks of whole lines out (docs/CONTRACT.md §2).
 //!
 //! This module owns opening inputs (files, stdin, directories with `-r`),
 //! detecting compression by magic bytes (gzip with all members, zstd), the

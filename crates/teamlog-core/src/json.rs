@@ -94,7 +94,7 @@ pub struct Location<'a> {
 /// How many bytes of an over-long line a reject record keeps.
 pub const TRUNCATED_RAW_BYTES: usize = 4096;
 
-/// Appends one reject record line (SPEC §6) to `out`.
+/// Appends one reject record line (docs/CONTRACT.md §6) to `out`.
 pub fn write_reject_record(
     out: &mut Vec<u8>,
     loc: Location<'_>,

@@ -62,6 +62,10 @@ pub struct SourceTotals {
     /// Why the source could not be opened or read to its end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Events of this source that are in a committed output. The writer
+    /// leaves it 0: only the application knows what it committed (a failed
+    /// source's events, or a whole `-o FILE` not put in place, are not).
+    pub written: u64,
 }
 
 /// Where the ordered writer sends things.
@@ -198,6 +202,9 @@ impl Writer {
             _ if res.events.is_empty() => {}
             _ => to.out.events(source, &res.events)?,
         }
+        if !res.rejects.is_empty() {
+            to.out.rejects(source, &res.rejects)?;
+        }
         if let Some(r) = &mut to.rejects {
             r.write_all(&res.rejects)?;
         }
@@ -259,7 +266,7 @@ impl Writer {
         ps.size = end.size;
         ps.error = end.failure.clone();
         self.tally.failed_sources += u64::from(end.failure.is_some());
-        to.out.end_source(chunk.source, end.failure.is_none())
+        to.out.source_done(chunk.source, ps)
     }
 }
 

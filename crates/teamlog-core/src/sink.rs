@@ -8,6 +8,7 @@
 //! with their row ids filled in. Output JSON never holds a raw newline inside
 //! an event, so a sink that needs single events (Parquet, say) splits on `\n`.
 
+use crate::pipeline::SourceTotals;
 use std::io::{self, Write};
 
 /// A destination for a run's normalized events.
@@ -20,6 +21,21 @@ pub trait Sink {
     /// part way (`!complete`); called once per source, after its events.
     fn end_source(&mut self, _source: usize, _complete: bool) -> io::Result<()> {
         Ok(())
+    }
+
+    /// The reject records of source `source` (whole NDJSON lines), after
+    /// that chunk's events. A sink that keeps per-source bookkeeping (the
+    /// rejects sidecar of an output directory) keeps them; others ignore them
+    /// (the run's rejects stream gets them as well).
+    fn rejects(&mut self, _source: usize, _records: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Source `source` has ended, with what the writer counted for it
+    /// (`totals.error` is set when it failed part way). Called once per
+    /// source instead of [`Sink::end_source`], which it calls by default.
+    fn source_done(&mut self, source: usize, totals: &SourceTotals) -> io::Result<()> {
+        self.end_source(source, totals.error.is_none())
     }
 
     /// Flushes whatever is buffered.

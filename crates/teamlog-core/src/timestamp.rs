@@ -3,7 +3,7 @@
 //!
 //! The common case (`2017-01-25T15:51:30Z`) is parsed by hand from fixed byte
 //! positions; chrono validates the calendar date and does the offset arithmetic,
-//! so leap years and day/month/year roll-overs are its job, not ours (SPEC §4).
+//! so leap years and day/month/year roll-overs are its job, not ours (docs/CONTRACT.md §4).
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta, Timelike};
 
@@ -108,7 +108,7 @@ fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
     Some(v)
 }
 
-/// Parses the RFC 3339 subset SPEC §4 accepts, or Panther's `YYYY-MM-DD HH:MM:SS[.f]`
+/// Parses the RFC 3339 subset docs/CONTRACT.md §4 accepts, or Panther's `YYYY-MM-DD HH:MM:SS[.f]`
 /// (UTC). Returns `None` for anything else: surrounding spaces, lowercase `t`/`z`,
 /// `+0000`, hour 24, second 60, impossible dates, results outside years 0000–9999.
 pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {

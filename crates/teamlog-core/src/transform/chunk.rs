@@ -5,7 +5,8 @@
 use crate::lint::{TypeCounts, Warning};
 
 /// Counters of one chunk (or a whole run, once merged).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Counts {
     pub lines: u64,
     pub events: u64,

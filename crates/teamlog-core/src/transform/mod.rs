@@ -1,5 +1,5 @@
 //! The per-line transform: one input line in, one normalized event (or an
-//! envelope's worth of them) or one reject out (SPEC §2–§5).
+//! envelope's worth of them) or one reject out (docs/CONTRACT.md §2–§5).
 //!
 //! There is no DOM. serde_json's streaming deserializer is driven by the compiled
 //! [`Plan`] through `DeserializeSeed`s: declared keys are matched as they come,
@@ -37,7 +37,7 @@ use reasons::InvalidKind;
 use scalar::*;
 use seeds::*;
 
-/// How `p_row_id` is made (SPEC §5).
+/// How `p_row_id` is made (docs/CONTRACT.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RowIdMode {
     /// Unique within the run: node, run start, ordinal (Panther's layout).
