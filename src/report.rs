@@ -30,7 +30,8 @@ pub struct Stats {
     pub skipped_sources: Vec<String>,
     /// One entry per input, in input order.
     pub sources: Vec<serde_json::Value>,
-    /// Events this run wrote by category and by event type.
+    /// Valid events by category and by event type (of the whole batch, as
+    /// the totals: inputs an earlier run did count with their stored entry).
     pub events_by_category: BTreeMap<String, u64>,
     pub events_by_type: BTreeMap<String, u64>,
     /// Catalogue warnings by kind and by event type (with `--lint`).
@@ -73,8 +74,8 @@ impl Stats {
             failed_sources: tally.failed_sources,
             skipped_sources: skipped,
             sources: Vec::with_capacity(entries.len()),
-            events_by_category: tally.events_by_category.clone(),
-            events_by_type: tally.events_by_type.clone(),
+            events_by_category: BTreeMap::new(),
+            events_by_type: BTreeMap::new(),
             warnings: None,
         };
         for e in entries {
@@ -83,6 +84,16 @@ impl Stats {
                     .sources
                     .push(serde_json::to_value(&tally.per_source[*i]).unwrap_or_default()),
                 Entry::Earlier(v) => st.add_earlier(v),
+            }
+        }
+        for v in &st.sources {
+            for (key, sum) in [
+                ("events_by_category", &mut st.events_by_category),
+                ("events_by_type", &mut st.events_by_type),
+            ] {
+                for (k, n) in v[key].as_object().into_iter().flatten() {
+                    *sum.entry(k.clone()).or_default() += n.as_u64().unwrap_or(0);
+                }
             }
         }
         st

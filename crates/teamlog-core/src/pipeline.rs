@@ -66,6 +66,9 @@ pub struct SourceTotals {
     /// leaves it 0: only the application knows what it committed (a failed
     /// source's events, or a whole `-o FILE` not put in place, are not).
     pub written: u64,
+    /// Its valid events by category and by event type.
+    pub events_by_category: BTreeMap<String, u64>,
+    pub events_by_type: BTreeMap<String, u64>,
 }
 
 /// Where the ordered writer sends things.
@@ -120,17 +123,24 @@ pub struct WarningTally {
 pub const NO_EVENT_TYPE: &str = "(none)";
 
 impl Tally {
-    /// Adds one chunk's events by type and its warnings.
-    fn add_types(&mut self, res: &ChunkOutput) {
-        let (by_category, by_type) = (&mut self.events_by_category, &mut self.events_by_type);
-        res.by_type.for_each(|category, ty, n| {
-            if let Some(c) = category {
-                bump(by_category, c, n);
-            }
-            if let Some(t) = ty {
-                bump(by_type, t, n);
-            }
-        });
+    /// Adds one chunk's events by type (to the totals and to `source`'s)
+    /// and its warnings.
+    fn add_types(&mut self, source: usize, res: &ChunkOutput) {
+        let ps = &mut self.per_source[source];
+        let maps = [
+            (&mut self.events_by_category, &mut self.events_by_type),
+            (&mut ps.events_by_category, &mut ps.events_by_type),
+        ];
+        for (by_category, by_type) in maps {
+            res.by_type.for_each(|category, ty, n| {
+                if let Some(c) = category {
+                    bump(by_category, c, n);
+                }
+                if let Some(t) = ty {
+                    bump(by_type, t, n);
+                }
+            });
+        }
         let w = &mut self.warnings;
         for warning in &res.warnings {
             w.total += 1;
@@ -218,7 +228,6 @@ impl Writer {
                 w.write_all(b"\n")?;
             }
         }
-        self.tally.add_types(res);
         let tally = &mut self.tally;
         if let Some(m) = &mut to.messages {
             for n in &res.notes {
@@ -240,6 +249,7 @@ impl Writer {
                 .per_source
                 .resize_with(source + 1, SourceTotals::default);
         }
+        tally.add_types(source, res);
         let ps = &mut tally.per_source[source];
         ps.counts.add(&res.counts);
         for (class, n) in &res.by_reason {
