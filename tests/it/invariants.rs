@@ -27,6 +27,8 @@ pub fn reproducible_options() -> TransformOptions {
         max_line_bytes: 1 << 20,
         keep_reject_records: true,
         reject_notes: 4,
+        deep_indicators: false,
+        lint: false,
     }
 }
 

@@ -94,6 +94,9 @@ pub struct SourceTotals {
     /// leaves it 0: only the application knows what it committed (a failed
     /// source's events, or a whole `-o FILE` not put in place, are not).
     pub written: u64,
+    /// Its valid events by category and by event type.
+    pub events_by_category: BTreeMap<String, u64>,
+    pub events_by_type: BTreeMap<String, u64>,
 }
 
 /// Where the ordered writer sends things.
@@ -102,6 +105,8 @@ pub struct Targets<'a> {
     pub rejects: Option<&'a mut dyn Write>,
     /// Reject messages go here (stderr) unless quiet.
     pub messages: Option<&'a mut dyn Write>,
+    /// One JSON record per catalogue warning (`--warnings`).
+    pub warnings: Option<&'a mut dyn Write>,
 }
 
 /// Called by the writer after each chunk, with the counts so far.
@@ -127,6 +132,69 @@ pub struct Tally {
     pub notes_shown: u64,
     /// Sources that could not be opened or read to the end.
     pub failed_sources: u64,
+    /// Written events by category and by event type (when the schema has them).
+    pub events_by_category: BTreeMap<String, u64>,
+    pub events_by_type: BTreeMap<String, u64>,
+    /// Catalogue warnings (with `lint`).
+    pub warnings: WarningTally,
+}
+
+/// Catalogue warnings counted.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct WarningTally {
+    pub total: u64,
+    pub by_kind: BTreeMap<&'static str, u64>,
+    pub by_event_type: BTreeMap<String, u64>,
+}
+
+/// The event type a warning is counted under when the event has none.
+pub const NO_EVENT_TYPE: &str = "(none)";
+
+impl Tally {
+    /// Adds one chunk's events by type (to the totals and to `source`'s)
+    /// and its warnings.
+    fn add_types(&mut self, source: usize, res: &ChunkOutput) {
+        let ps = &mut self.per_source[source];
+        let maps = [
+            (&mut self.events_by_category, &mut self.events_by_type),
+            (&mut ps.events_by_category, &mut ps.events_by_type),
+        ];
+        for (by_category, by_type) in maps {
+            res.by_type.for_each(|category, ty, n| {
+                if let Some(c) = category {
+                    bump(by_category, c, n);
+                }
+                if let Some(t) = ty {
+                    bump(by_type, t, n);
+                }
+            });
+        }
+        let w = &mut self.warnings;
+        for warning in &res.warnings {
+            w.total += 1;
+            *w.by_kind.entry(warning.kind.as_str()).or_default() += 1;
+            let ty = warning.event_type.as_deref().unwrap_or(NO_EVENT_TYPE);
+            bump(&mut w.by_event_type, ty, 1);
+        }
+    }
+}
+
+/// Adds `n` to `key`'s count, copying the key only the first time.
+fn bump(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
+    match map.get_mut(key) {
+        Some(c) => *c += n,
+        None => {
+            map.insert(key.to_string(), n);
+        }
+    }
+}
+
+/// One `--warnings` record: the warning and its source.
+#[derive(serde::Serialize)]
+struct WarningRecord<'a> {
+    source: &'a str,
+    #[serde(flatten)]
+    warning: &'a crate::lint::Warning,
 }
 
 impl Tally {
@@ -178,6 +246,16 @@ impl Writer {
         if let Some(r) = &mut to.rejects {
             r.write_all(&res.rejects)?;
         }
+        if let Some(w) = &mut to.warnings {
+            for warning in &res.warnings {
+                let rec = WarningRecord {
+                    source: name,
+                    warning,
+                };
+                serde_json::to_writer(&mut *w, &rec).map_err(io::Error::other)?;
+                w.write_all(b"\n")?;
+            }
+        }
         let tally = &mut self.tally;
         if let Some(m) = &mut to.messages {
             for n in &res.notes {
@@ -199,6 +277,7 @@ impl Writer {
                 .per_source
                 .resize_with(source + 1, SourceTotals::default);
         }
+        tally.add_types(source, res);
         let ps = &mut tally.per_source[source];
         ps.counts.add(&res.counts);
         for (class, n) in &res.by_reason {
@@ -230,6 +309,9 @@ impl Targets<'_> {
         self.out.flush()?;
         if let Some(r) = &mut self.rejects {
             r.flush()?;
+        }
+        if let Some(w) = &mut self.warnings {
+            w.flush()?;
         }
         Ok(())
     }

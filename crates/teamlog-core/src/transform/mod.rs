@@ -19,8 +19,10 @@ mod reasons;
 mod scalar;
 mod seeds;
 
-use crate::indicators::Collector;
+use crate::deep::DeepScratch;
+use crate::indicators::{Bucket, Collector};
 use crate::json::{quote_value, write_hex, write_json_str};
+use crate::lint::{Captured, Roles};
 use crate::rowid::content_row_id;
 use crate::schema::{FieldType, IntWidth, ObjectPlan, Plan, ValuePlan};
 use crate::timestamp::{self, TimeFormat, Timestamp};
@@ -59,6 +61,10 @@ pub struct TransformOptions {
     pub keep_reject_records: bool,
     /// At most this many reject reasons per chunk are kept for stderr.
     pub reject_notes: usize,
+    /// Also collect indicators found inside `json` fields ([`crate::deep`]).
+    pub deep_indicators: bool,
+    /// Check each valid event against the catalogue ([`crate::lint`]).
+    pub lint: bool,
 }
 
 /// Reusable per-worker buffers; cleared per event, never shrunk.
@@ -70,6 +76,11 @@ pub struct Scratch {
     indicators: Collector,
     event_time: Option<(u16, Timestamp)>,
     error: Option<Invalid>,
+    /// This run's `deep_indicators` and [`Roles`], set per event.
+    deep: bool,
+    roles: Roles,
+    captured: Captured,
+    deep_scratch: DeepScratch,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -86,6 +97,15 @@ impl Scratch {
         self.indicators.clear();
         self.event_time = None;
         self.error = None;
+        self.captured.clear();
+    }
+
+    /// Keeps a string value the lint or the type counts watch.
+    #[inline]
+    fn capture(&mut self, v: &ValuePlan, s: &str) {
+        if self.roles.any_string() {
+            self.captured.string(&self.roles, v, s);
+        }
     }
 
     /// Records a validation failure and returns the opaque serde error that
@@ -116,6 +136,7 @@ pub struct Transformer {
     /// `","p_parse_time":"…","p_schema_version":N` plus source id and label.
     tail: Vec<u8>,
     parse_time: Vec<u8>,
+    roles: Roles,
 }
 
 enum Outcome<'de> {
@@ -124,7 +145,17 @@ enum Outcome<'de> {
 }
 
 impl Transformer {
-    pub fn new(plan: Plan, opts: TransformOptions) -> Transformer {
+    pub fn new(mut plan: Plan, opts: TransformOptions) -> Transformer {
+        if opts.deep_indicators {
+            // What the deep rules can fill joins the columns the schema can.
+            for b in [Bucket::IpAddresses, Bucket::Emails, Bucket::Usernames] {
+                if !plan.buckets.contains(&b) {
+                    plan.buckets.push(b);
+                }
+            }
+            plan.buckets.sort();
+        }
+        let roles = Roles::find(&plan, opts.lint);
         let mut head = b",\"p_log_type\":".to_vec();
         write_json_str(&mut head, &plan.name);
         head.extend_from_slice(b",\"p_row_id\":\"");
@@ -148,6 +179,7 @@ impl Transformer {
             head,
             tail,
             parse_time,
+            roles,
         }
     }
 
@@ -217,7 +249,10 @@ impl Transformer {
             }
         };
         match self.event(text, sc, true) {
-            Ok(Outcome::Event) => self.emit(sc, out, source),
+            Ok(Outcome::Event) => {
+                self.observe(sc, out, line_no, None);
+                self.emit(sc, out, source)
+            }
             Ok(Outcome::Envelope(events)) => {
                 out.counts.envelopes += 1;
                 // The array was validated when it was skipped; this cannot fail.
@@ -225,7 +260,10 @@ impl Transformer {
                 out.counts.envelope_events += elems.len() as u64;
                 for (i, elem) in elems.into_iter().enumerate() {
                     match self.event(elem.get(), sc, false) {
-                        Ok(_) => self.emit(sc, out, source),
+                        Ok(_) => {
+                            self.observe(sc, out, line_no, Some(i));
+                            self.emit(sc, out, source)
+                        }
                         Err(inv) => {
                             self.reject(out, at(Some(i)), &inv, elem.get().as_bytes(), false)
                         }
@@ -293,6 +331,17 @@ impl Transformer {
         }
     }
 
+    /// Counts a valid event by type and, with `lint`, checks it.
+    fn observe(&self, sc: &Scratch, out: &mut ChunkOutput, line: u64, index: Option<usize>) {
+        let c = &sc.captured;
+        if c.event_type().is_some() || c.category().is_some() {
+            out.by_type.add(c.category(), c.event_type());
+        }
+        if self.opts.lint {
+            crate::lint::check(c, line, index, &mut out.warnings);
+        }
+    }
+
     /// Parses one event (or, at the top of a line, an envelope) into `sc.arena`.
     fn event<'de>(
         &self,
@@ -301,6 +350,8 @@ impl Transformer {
         envelope_ok: bool,
     ) -> Result<Outcome<'de>, Invalid> {
         sc.reset();
+        sc.deep = self.opts.deep_indicators;
+        sc.roles = self.roles;
         let mut de = serde_json::Deserializer::from_str(text);
         let seed = RootSeed {
             plan: &self.plan,

@@ -70,6 +70,23 @@ pub(super) fn string_content<'a, E: de::Error>(
         })
 }
 
+/// What a `json` field's raw text (validated by serde_json as it was read)
+/// adds: with `deep_indicators` the indicators inside it, and when the lint
+/// watches it, its top-level `.tag`.
+#[inline]
+fn json_field(raw: &str, v: &ValuePlan, sc: &mut Scratch) {
+    let details = Captured::is_details(&sc.roles, v);
+    if sc.deep {
+        let tag = crate::deep::scan(raw, &mut sc.indicators, &mut sc.deep_scratch, true);
+        if details {
+            sc.captured.details_tag(tag);
+        }
+    } else if details {
+        let tag = crate::deep::top_tag(raw, &mut sc.deep_scratch);
+        sc.captured.details_tag(tag);
+    }
+}
+
 /// Checks and writes a scalar (`string`, `boolean`, numbers, `timestamp`, `json`).
 pub(super) fn scalar<E: de::Error>(
     raw: &str,
@@ -81,8 +98,14 @@ pub(super) fn scalar<E: de::Error>(
         return Ok(Presence::Null);
     }
     match &v.ty {
-        FieldType::Json if v.embedded_json && first == b'"' => embedded_json(raw, sc)?,
-        FieldType::Json => sc.arena.extend_from_slice(raw.as_bytes()),
+        FieldType::Json if v.embedded_json && first == b'"' => {
+            embedded_json(raw, sc)?;
+            json_field(raw, v, sc);
+        }
+        FieldType::Json => {
+            sc.arena.extend_from_slice(raw.as_bytes());
+            json_field(raw, v, sc);
+        }
         FieldType::String => match first {
             b'"' => {
                 let s = string_content(raw, sc)?;
@@ -99,6 +122,7 @@ pub(super) fn scalar<E: de::Error>(
                         Cow::Owned(o) => sc.indicators.add(&v.indicators, o),
                     }
                 }
+                sc.capture(v, &s);
             }
             b'{' | b'[' => return Err(type_error(sc, "string", type_name(raw))),
             _ => {

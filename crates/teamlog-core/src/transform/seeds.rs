@@ -481,6 +481,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
                 if !f.value.indicators.is_empty() {
                     self.sc.indicators.add(&f.value.indicators, s);
                 }
+                self.sc.capture(&f.value, s);
                 self.sc.arena[start] = b'{';
                 self.sc.arena.push(b'}');
                 return Ok(Presence::Written);
