@@ -202,8 +202,8 @@ struct Outputs {
     /// or device). Under `--output-dir` it is filled at the end from the
     /// sidecars instead of during the run.
     rejects: Option<(AtomicFile, Labelled<BufWriter<File>>)>,
-    /// `--warnings FILE`, one record per catalogue warning.
-    warnings: Option<Labelled<BufWriter<File>>>,
+    /// `--warnings FILE`, one record per catalogue warning (committed at the end).
+    warnings: Option<(AtomicFile, Labelled<BufWriter<File>>)>,
 }
 
 /// `teamlog [FILE]...`: the normalizing filter.
@@ -268,6 +268,7 @@ fn check_outputs(args: &FilterArgs, all: &[Source], dir: Option<&DirPlan>) -> an
         ("-o", &args.output),
         ("--rejects", &args.normalize.rejects),
         ("--stats", &args.stats),
+        ("--warnings", &args.warnings),
     ];
     for (flag, p) in named {
         if let Some(path) = p {
@@ -327,31 +328,12 @@ fn open_outputs(args: &FilterArgs, dir: Option<&DirPlan>) -> anyhow::Result<Outp
         .normalize
         .rejects
         .as_deref()
-        .map(|p| -> anyhow::Result<_> {
-            let what = "cannot write --rejects to";
-            let f = AtomicFile::create(p).map_err(|e| atomic::with_path(e, what, p))?;
-            let w = f
-                .file()
-                .try_clone()
-                .map_err(|e| atomic::with_path(e, what, p))?;
-            let w = Labelled::new(
-                BufWriter::with_capacity(1 << 16, w),
-                p.display().to_string(),
-            );
-            Ok((f, w))
-        })
+        .map(|p| open_record_file(p, "--rejects"))
         .transpose()?;
     let warnings = args
         .warnings
         .as_deref()
-        .map(|p| -> anyhow::Result<_> {
-            let f = File::create(p)
-                .map_err(|e| atomic::with_path(e, "cannot create --warnings file", p))?;
-            Ok(Labelled::new(
-                BufWriter::with_capacity(1 << 16, f),
-                p.display().to_string(),
-            ))
-        })
+        .map(|p| open_record_file(p, "--warnings"))
         .transpose()?;
     Ok(Outputs {
         target,
@@ -359,6 +341,25 @@ fn open_outputs(args: &FilterArgs, dir: Option<&DirPlan>) -> anyhow::Result<Outp
         rejects,
         warnings,
     })
+}
+
+/// A file of records (`--rejects`, `--warnings`): written atomically and
+/// committed at the end (through, when it is a FIFO or device).
+fn open_record_file(
+    p: &Path,
+    flag: &str,
+) -> anyhow::Result<(AtomicFile, Labelled<BufWriter<File>>)> {
+    let what = format!("cannot write {flag} to");
+    let f = AtomicFile::create(p).map_err(|e| atomic::with_path(e, &what, p))?;
+    let w = f
+        .file()
+        .try_clone()
+        .map_err(|e| atomic::with_path(e, &what, p))?;
+    let w = Labelled::new(
+        BufWriter::with_capacity(1 << 16, w),
+        p.display().to_string(),
+    );
+    Ok((f, w))
 }
 
 /// Runs the engine over `sources` into `outputs`, with the progress display.
@@ -391,7 +392,7 @@ fn run_pipeline(
             .filter(|_| streamed)
             .map(|(_, w)| w as &mut dyn Write),
         messages: (notes > 0).then_some(&mut stderr as &mut dyn Write),
-        warnings: outputs.warnings.as_mut().map(|w| w as &mut dyn Write),
+        warnings: outputs.warnings.as_mut().map(|(_, w)| w as &mut dyn Write),
     };
     let ran = pipeline::run(
         transformer,
@@ -434,9 +435,12 @@ fn commit(outputs: Outputs, dir: Option<&DirPlan>, tally: &mut Tally) -> anyhow:
         rejects,
         warnings,
     } = outputs;
-    // Flushed with the run's targets; closed here.
-    drop(warnings);
     drop(events);
+    if let Some((f, mut w)) = warnings {
+        w.flush()?;
+        drop(w);
+        f.commit()?;
+    }
     let complete = tally.failed_sources == 0;
     // A device or FIFO `-o` was written through: like stdout.
     let one_file = target.as_ref().is_some_and(|t| !t.is_direct());
