@@ -92,6 +92,7 @@ impl NormalizeArgs {
             max_line_bytes,
             keep_reject_records: self.rejects.is_some(),
             reject_notes,
+            nanos_range: false,
         }
     }
 

@@ -13,6 +13,7 @@ mod input;
 mod invariants;
 mod output;
 mod outputs;
+mod parquet;
 mod properties;
 mod pull;
 mod rejects;

@@ -27,6 +27,7 @@
 //!     max_line_bytes: 1 << 20,
 //!     keep_reject_records: false,
 //!     reject_notes: 0,
+//!     nanos_range: false,
 //! };
 //! let t = Transformer::new(Plan::dropbox(), opts);
 //! let (mut scratch, mut out) = (Scratch::default(), ChunkOutput::default());

@@ -59,6 +59,9 @@ pub struct TransformOptions {
     pub keep_reject_records: bool,
     /// At most this many reject reasons per chunk are kept for stderr.
     pub reject_notes: usize,
+    /// Reject timestamps outside Parquet's TIMESTAMP(NANOS)
+    /// ([`crate::timestamp::check_nanos_range`]), for a columnar sink.
+    pub nanos_range: bool,
 }
 
 /// Reusable per-worker buffers; cleared per event, never shrunk.
@@ -70,6 +73,8 @@ pub struct Scratch {
     indicators: Collector,
     event_time: Option<(u16, Timestamp)>,
     error: Option<Invalid>,
+    /// [`TransformOptions::nanos_range`], for the scalar checks.
+    nanos_range: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -275,6 +280,7 @@ impl Transformer {
         envelope_ok: bool,
     ) -> Result<Outcome<'de>, Invalid> {
         sc.reset();
+        sc.nanos_range = self.opts.nanos_range;
         let mut de = serde_json::Deserializer::from_str(text);
         let seed = RootSeed {
             plan: &self.plan,
