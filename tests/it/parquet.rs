@@ -800,3 +800,68 @@ fn a_run_killed_at_several_points_and_resumed_gives_one_runs_table() {
         assert_eq!(table(&lakedir), want, "killed after {kill_after} sources");
     }
 }
+
+#[test]
+fn parquet_flags_need_format_parquet_and_a_file_to_write() {
+    let d = tempdir();
+    let out = d.path().join("x.ndjson");
+    let refused = |args: &[&str], says: &str| {
+        let o = run(args, b"");
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains(says), "{args:?}: {e}");
+        assert_eq!(e.lines().count(), 1, "one line: {e}");
+    };
+    refused(
+        &["--parquet-compression", "snappy", "-o", s(&out)],
+        "--parquet-compression is for --format parquet, and this run writes NDJSON; add --format parquet or drop --parquet-compression",
+    );
+    refused(
+        &[
+            "--format",
+            "ndjson",
+            "--parquet-row-group-rows",
+            "4096",
+            "-o",
+            s(&out),
+        ],
+        "--parquet-row-group-rows is for --format parquet",
+    );
+    assert!(!out.exists(), "a refused run writes nothing");
+    refused(
+        &["--format", "parquet"],
+        "give -o FILE (one file) or --output-dir DIR",
+    );
+    refused(
+        &[
+            "--format",
+            "parquet",
+            "--output-dir",
+            s(d.path()),
+            "--compress",
+            "gzip",
+        ],
+        "with --format parquet use --parquet-compression",
+    );
+    refused(
+        &[
+            "--format",
+            "parquet",
+            "-o",
+            s(&out),
+            "--parquet-buffer-rows",
+            "2048",
+        ],
+        "--parquet-buffer-rows is for --output-dir",
+    );
+    // The defaults are in the help.
+    let h = stdout(&run(&["--help"], b"")).replace('\n', " ");
+    for needle in [
+        "[default: zstd]",
+        "[default: 131072]",
+        "4K to 64M [default: 1M]",
+    ] {
+        let h = h.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(h.contains(needle), "--help lacks {needle}");
+    }
+}
