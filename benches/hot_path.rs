@@ -1,6 +1,7 @@
 //! The hot path, piece by piece, in bytes per second.
 //!
-//! - `event`: the per-line transform on a realistic ~4 MB sample
+//! - `event`: the per-line transform on a realistic ~4 MB sample (as it runs
+//!   by default, with `--deep-indicators` and with `--lint`)
 //!   (`teamlog generate --seed 1`), next to the parse-only ceiling of the same
 //!   parser on the same lines: serde_json skipping every value into
 //!   `IgnoredAny`, once from bytes (`from_slice`) and once after the same UTF-8
@@ -50,6 +51,8 @@ fn options() -> TransformOptions {
         keep_reject_records: false,
         reject_notes: 0,
         nanos_range: false,
+        deep_indicators: false,
+        lint: false,
     }
 }
 
@@ -63,22 +66,38 @@ fn configure() -> Criterion {
 fn event(c: &mut Criterion) {
     let data = sample();
     let lines: Vec<&[u8]> = framing::lines(&data).collect();
-    let t = Transformer::new(Plan::dropbox(), options());
+    let plain = options();
+    let deep = TransformOptions {
+        deep_indicators: true,
+        ..options()
+    };
+    let lint = TransformOptions {
+        lint: true,
+        ..options()
+    };
 
     let mut g = c.benchmark_group("event");
     g.throughput(Throughput::Bytes(data.len() as u64));
-    g.bench_function("transform", |b| {
-        let mut sc = Scratch::default();
-        let mut out = ChunkOutput::default();
-        b.iter(|| {
-            out.clear();
-            for (n, line) in (1..).zip(&lines) {
-                t.process_line(line, "-", n, &mut sc, &mut out);
-            }
-            assert_eq!(out.counts.rejected, 0);
-            black_box(out.events.len())
-        })
-    });
+    // The transform as it runs by default, with --deep-indicators, with --lint.
+    for (name, opts) in [
+        ("transform", plain),
+        ("transform_deep_indicators", deep),
+        ("transform_lint", lint),
+    ] {
+        let t = Transformer::new(Plan::dropbox(), opts);
+        g.bench_function(name, |b| {
+            let mut sc = Scratch::default();
+            let mut out = ChunkOutput::default();
+            b.iter(|| {
+                out.clear();
+                for (n, line) in (1..).zip(&lines) {
+                    t.process_line(line, "-", n, &mut sc, &mut out);
+                }
+                assert_eq!(out.counts.rejected, 0);
+                black_box(out.events.len())
+            })
+        });
+    }
     g.bench_function("parse_only_from_slice", |b| {
         b.iter(|| {
             for line in &lines {

@@ -2,11 +2,11 @@
 //! the bad lines teamlog must reject, for tests and benchmarks (docs/CONTRACT.md §9).
 //!
 //! What this module owns:
-//! - the event catalogue (`fixtures/dropbox/event_types.tsv` and
-//!   `event_categories.tsv`, embedded) and one `details` template per event
-//!   type, compiled from the API spec's own examples
-//!   (`fixtures/dropbox/spec_examples.ndjson`): `.tag` values stay, other
-//!   strings, numbers and booleans become holes filled with varied values;
+//! - drawing from the engine's event catalogue (`teamlog_core::catalogue`:
+//!   the current categories and their types), with one `details` template
+//!   per event type compiled from the catalogue's example of it: `.tag`
+//!   values stay, other strings, numbers and booleans become holes filled
+//!   with varied values;
 //! - every actor, context, participant, access-method and asset shape of
 //!   `fixtures/dropbox/wire_shapes.json`, written by hand with varied values
 //!   (inlined union members included), and the realistic noise of real
@@ -24,10 +24,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::sync::OnceLock;
-
-const EVENT_TYPES_TSV: &str = include_str!("../crates/teamlog-core/data/event_types.tsv");
-const EVENT_CATEGORIES_TSV: &str = include_str!("../crates/teamlog-core/data/event_categories.tsv");
-const SPEC_EXAMPLES: &str = include_str!("../crates/teamlog-core/data/spec_examples.ndjson");
+use teamlog_core::catalogue::CategoryStatus;
 
 /// Lines written when neither a count nor a size is given.
 pub const DEFAULT_COUNT: u64 = 1000;
@@ -1426,49 +1423,34 @@ fn catalogue() -> &'static Catalogue {
 }
 
 impl Catalogue {
+    /// The engine's catalogue (`teamlog_core::catalogue`), prepared for
+    /// drawing: current categories only, each type's fragments and template.
     fn load() -> Catalogue {
-        #[derive(serde::Deserialize)]
-        struct Tagged {
-            #[serde(rename = ".tag")]
-            tag: String,
-        }
-        #[derive(serde::Deserialize)]
-        struct Example<'a> {
-            event_type: Tagged,
-            #[serde(borrow)]
-            details: &'a serde_json::value::RawValue,
-        }
-        let mut examples = std::collections::HashMap::new();
-        for line in SPEC_EXAMPLES.lines().filter(|l| !l.trim().is_empty()) {
-            let ex: Example = serde_json::from_str(line).expect("spec_examples.ndjson is valid");
-            examples.insert(ex.event_type.tag, ex.details.get());
-        }
-
-        let mut categories: Vec<Category> = EVENT_CATEGORIES_TSV
-            .lines()
-            .skip(1)
-            .filter_map(|l| {
-                let mut cols = l.split('\t');
-                let tag = cols.next()?;
-                (cols.next()? == "current").then(|| Category {
+        let data = teamlog_core::catalogue::Catalogue::get();
+        let mut categories: Vec<Category> = data
+            .categories
+            .iter()
+            .filter(|c| c.status == CategoryStatus::Current)
+            .map(|c| {
+                let tag = c.tag;
+                Category {
                     tag,
                     object: format!("{{\".tag\":\"{tag}\"}}").into_bytes().into(),
                     compact: format!("\"{tag}\"").into_bytes().into(),
                     types: Vec::new(),
                     weight: category_weight(tag),
-                })
+                }
             })
             .collect();
         let mut types = Vec::new();
-        for line in EVENT_TYPES_TSV.lines().filter(|l| !l.trim().is_empty()) {
-            let mut cols = line.split('\t');
-            let (Some(tag), Some(cat), Some(desc)) = (cols.next(), cols.next(), cols.next()) else {
-                panic!("event_types.tsv: bad row {line:?}");
-            };
+        for t in &data.types {
+            let (tag, cat, desc) = (t.tag, t.category, t.description);
             let category = categories
                 .iter()
                 .position(|c| c.tag == cat)
-                .unwrap_or_else(|| panic!("event_types.tsv: {tag} has unknown category {cat}"));
+                .unwrap_or_else(|| {
+                    panic!("the catalogue files {tag} under {cat}, not a current category")
+                });
             let description = format!("({cat}) {desc}");
             let frag = Frag::build(|o, ascii| {
                 o.extend_from_slice(b"{\".tag\":\"");
@@ -1477,7 +1459,7 @@ impl Catalogue {
                 push_str(o, &description, ascii);
                 o.push(b'}');
             });
-            let details = match examples.get(tag) {
+            let details = match data.example_details(tag) {
                 Some(raw) => Template::compile(raw),
                 None => Template::compile(&format!("{{\".tag\":\"{tag}_details\"}}")),
             };

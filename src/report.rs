@@ -3,9 +3,10 @@
 //! inputs an earlier run did come from their `--output-dir` records).
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use teamlog_core::pipeline::Tally;
+use teamlog_core::pipeline::{Tally, WarningTally};
 use teamlog_core::terminal::sanitize as terminal_safe;
 use teamlog_core::transform::Counts;
 
@@ -28,8 +29,22 @@ pub struct Stats {
     /// Inputs an earlier run had done (`--output-dir`), not read again; their
     /// entries in `sources` are that run's.
     pub skipped_sources: Vec<String>,
-    /// One entry per input, in input order.
-    pub sources: Vec<serde_json::Value>,
+    /// One entry per input, in input order, kept as compact JSON text (a
+    /// few hundred bytes per input, not a tree of allocations: a batch of
+    /// 100,000 small files stays small).
+    pub sources: Vec<Box<RawValue>>,
+    /// Valid events by category and by event type (of the whole batch, as
+    /// the totals: inputs an earlier run did count with their stored entry).
+    pub events_by_category: BTreeMap<String, u64>,
+    pub events_by_type: BTreeMap<String, u64>,
+    /// Catalogue warnings by kind and by event type (with `--lint`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<WarningTally>,
+}
+
+/// One per-source entry as compact JSON text.
+fn compact<T: Serialize + ?Sized>(v: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(v).expect("stats entries serialize")
 }
 
 fn rate(n: u64, secs: f64) -> f64 {
@@ -67,16 +82,45 @@ impl Stats {
             failed_sources: tally.failed_sources,
             skipped_sources: skipped,
             sources: Vec::with_capacity(entries.len()),
+            events_by_category: BTreeMap::new(),
+            events_by_type: BTreeMap::new(),
+            warnings: None,
         };
         for e in entries {
             match e {
-                Entry::Ran(i) => st
-                    .sources
-                    .push(serde_json::to_value(&tally.per_source[*i]).unwrap_or_default()),
+                Entry::Ran(i) => st.sources.push(compact(&tally.per_source[*i])),
                 Entry::Earlier(v) => st.add_earlier(v),
             }
         }
+        #[derive(serde::Deserialize)]
+        struct ByType {
+            #[serde(default)]
+            events_by_category: BTreeMap<String, u64>,
+            #[serde(default)]
+            events_by_type: BTreeMap<String, u64>,
+        }
+        for raw in &st.sources {
+            let Ok(v) = serde_json::from_str::<ByType>(raw.get()) else {
+                continue;
+            };
+            for (sum, part) in [
+                (&mut st.events_by_category, v.events_by_category),
+                (&mut st.events_by_type, v.events_by_type),
+            ] {
+                for (k, n) in part {
+                    *sum.entry(k).or_default() += n;
+                }
+            }
+        }
         st
+    }
+
+    /// Reports the catalogue warnings too (the run had `--lint`).
+    pub fn with_lint(mut self, tally: &Tally, lint: bool) -> Stats {
+        if lint {
+            self.warnings = Some(tally.warnings.clone());
+        }
+        self
     }
 
     /// Adds the stored entry of a source an earlier run did to the totals.
@@ -90,7 +134,7 @@ impl Stats {
                     n.as_u64().unwrap_or(0);
             }
         }
-        self.sources.push(v.clone());
+        self.sources.push(compact(v));
     }
 
     /// The one-line summary (docs/CONTRACT.md §6) of the batch, like `--stats`, plus a
@@ -125,13 +169,21 @@ impl Stats {
             self.mb_per_s,
             self.events_per_s
         );
+        if let Some(w) = &self.warnings {
+            s.push_str(&warnings_summary(w));
+        }
+        #[derive(serde::Deserialize)]
+        struct Named {
+            source: String,
+            #[serde(default)]
+            rejected: u64,
+        }
         let with: Vec<String> = self
             .sources
             .iter()
-            .filter_map(|v| {
-                let n = v["rejected"].as_u64().filter(|&n| n > 0)?;
-                Some(format!("{} ({n})", terminal_safe(v["source"].as_str()?)))
-            })
+            .filter_map(|raw| serde_json::from_str::<Named>(raw.get()).ok())
+            .filter(|n| n.rejected > 0)
+            .map(|n| format!("{} ({})", terminal_safe(&n.source), n.rejected))
             .collect();
         if self.sources.len() > 1 && !with.is_empty() {
             s.push_str(&format!("\nteamlog: rejects in {}", with.join(", ")));
@@ -144,6 +196,18 @@ impl Stats {
             ));
         }
         s
+    }
+}
+
+/// `; 3 catalogue warnings (2 unknown_event_type, 1 retired_category)`: what
+/// `--lint` adds to the summary line.
+fn warnings_summary(w: &WarningTally) -> String {
+    let mut kinds: Vec<(&&str, &u64)> = w.by_kind.iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    match w.total {
+        0 => "; no catalogue warnings".to_string(),
+        n => format!("; {n} catalogue warnings ({})", kinds.join(", ")),
     }
 }
 

@@ -32,14 +32,27 @@ use teamlog_core::transform::Transformer;
 /// The normalizing filter's flags.
 #[derive(Args, Debug, Clone)]
 pub struct FilterArgs {
-    /// Input files, read in order; `-` or none reads stdin. Plain, gzip
-    /// (all members) or zstd, detected from the first bytes.
+    /// Input files, read in order; `-` or none reads stdin (`-` may be
+    /// given once: naming it twice is a usage error). A FIFO or device named
+    /// here is read. Formats are told by their first bytes, never the name:
+    /// plain UTF-8 (a leading byte order mark dropped), gzip (every member;
+    /// zero padding after the last is ignored) and zstd (skippable frames
+    /// too, as pzstd writes). xz, bzip2, lz4, zip, 7z and UTF-16/UTF-32
+    /// text are recognised and fail that input with the command that
+    /// converts it (exit 2); the other inputs are still read.
     #[arg(value_name = "FILE", help_heading = heading::INPUT)]
     pub files: Vec<PathBuf>,
 
-    /// Read the files under directory arguments, sorted by path.
+    /// Read the regular files under directory arguments, sorted by path.
+    /// FIFOs, sockets and devices under them are reported and skipped
+    /// without being opened; symlinks too, unless -L.
     #[arg(short = 'r', long, help_heading = heading::INPUT)]
     pub recursive: bool,
+
+    /// With -r: follow symlinks under directory arguments (a symlink loop is
+    /// reported and not entered).
+    #[arg(short = 'L', long, requires = "recursive", help_heading = heading::INPUT)]
+    pub follow: bool,
 
     /// Reject lines longer than this (without the line ending), 1 byte to 1G;
     /// K, M, G are powers of 1024. Such a line is never held in memory whole;
@@ -99,9 +112,12 @@ pub struct FilterArgs {
     #[arg(long, value_name = "N", value_parser = parse_threads, help_heading = heading::PERFORMANCE)]
     pub threads: Option<usize>,
 
-    /// Bytes handed to a worker at a time, 4K to 256M. At most 2 x threads
-    /// chunks (at least 4, at most 32) are in flight, each holding its input
-    /// (the chunk, or one line when that is longer) and its output.
+    /// Bytes handed to a worker at a time (4K to 256M). Memory is bounded
+    /// by the settings whatever the input (file count, name length, reject
+    /// density, envelope size): input chunks in flight number 2 x threads
+    /// (4 to 32) plus one per reader (at most 8), each a chunk or the
+    /// longest line; results reach the outputs in parts of about a chunk,
+    /// at most two per worker and one per chunk in flight.
     #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_chunk, help_heading = heading::PERFORMANCE)]
     pub chunk_size: usize,
 
@@ -122,6 +138,20 @@ pub struct FilterArgs {
     /// How many rejects to describe on stderr when --rejects is not given.
     #[arg(long, value_name = "N", default_value_t = 10, help_heading = heading::REPORTING)]
     pub show_rejects: usize,
+
+    /// Warn about events that drift from Dropbox's catalogue: unknown event
+    /// type or category, retired category, a type under another category,
+    /// a details tag other than <event_type>_details, a description other
+    /// than the catalogue's. Warnings are counted in the summary and
+    /// --stats; events are written unchanged and the exit status does not
+    /// change. Costs a few catalogue lookups per event (about 4% more CPU).
+    #[arg(long, help_heading = heading::REPORTING)]
+    pub lint: bool,
+
+    /// Write one JSON record per catalogue warning to FILE (source, line,
+    /// index, kind, event_type, category, got, expected). Implies --lint.
+    #[arg(long, value_name = "FILE", help_heading = heading::REPORTING)]
+    pub warnings: Option<PathBuf>,
 }
 
 /// What the filter writes.
@@ -240,6 +270,11 @@ impl FilterArgs {
         }
     }
 
+    /// Whether events are checked against the catalogue.
+    fn lint(&self) -> bool {
+        self.lint || self.warnings.is_some()
+    }
+
     /// How the work is spread.
     fn settings(&self) -> Settings {
         let threads = self.threads.unwrap_or_else(|| {
@@ -289,6 +324,8 @@ struct Outputs<'a> {
     /// or device). Under `--output-dir` it is filled at the end from the
     /// sidecars instead of during the run.
     rejects: Option<(AtomicFile, Labelled<BufWriter<File>>)>,
+    /// `--warnings FILE`, one record per catalogue warning.
+    warnings: Option<Labelled<BufWriter<File>>>,
 }
 
 /// `teamlog [FILE]...`: the normalizing filter.
@@ -303,8 +340,22 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
     opts.keep_reject_records |= args.output_dir.is_some();
     // The one difference of a Parquet run: times TIMESTAMP(NANOS) holds.
     opts.nanos_range = args.parquet();
+    opts.lint = args.lint();
     let transformer = Transformer::new(args.normalize.plan()?, opts);
-    let all = framing::expand(&args.files, args.recursive, args.relative_to.as_deref())?;
+    let inputs = framing::expand_with(
+        &args.files,
+        framing::WalkOptions {
+            recursive: args.recursive,
+            follow: args.follow,
+            relative_to: args.relative_to.as_deref(),
+        },
+    )?;
+    if !args.quiet {
+        for s in &inputs.skipped {
+            eprintln!("teamlog: {}", sanitize(s));
+        }
+    }
+    let all = inputs.sources;
     let dir = args
         .output_dir
         .as_deref()
@@ -445,10 +496,23 @@ fn open_outputs<'a>(
             Ok((f, w))
         })
         .transpose()?;
+    let warnings = args
+        .warnings
+        .as_deref()
+        .map(|p| -> anyhow::Result<_> {
+            let f = File::create(p)
+                .map_err(|e| atomic::with_path(e, "cannot create --warnings file", p))?;
+            Ok(Labelled::new(
+                BufWriter::with_capacity(1 << 16, f),
+                p.display().to_string(),
+            ))
+        })
+        .transpose()?;
     Ok(Outputs {
         target,
         events,
         rejects,
+        warnings,
     })
 }
 
@@ -482,6 +546,7 @@ fn run_pipeline(
             .filter(|_| streamed)
             .map(|(_, w)| w as &mut dyn Write),
         messages: (notes > 0).then_some(&mut stderr as &mut dyn Write),
+        warnings: outputs.warnings.as_mut().map(|w| w as &mut dyn Write),
     };
     let ran = pipeline::run(
         transformer,
@@ -522,7 +587,10 @@ fn commit(outputs: Outputs, dir: Option<&DirPlan>, tally: &mut Tally) -> anyhow:
         target,
         mut events,
         rejects,
+        warnings,
     } = outputs;
+    // Flushed with the run's targets; closed here.
+    drop(warnings);
     let complete = tally.failed_sources == 0;
     if complete {
         events.finish()?;
@@ -587,7 +655,8 @@ fn report(
             }
         }
     }
-    let stats = Stats::new(tally, &entries, skipped, started.elapsed());
+    let stats =
+        Stats::new(tally, &entries, skipped, started.elapsed()).with_lint(tally, args.lint());
     if let Some(p) = &args.stats {
         let mut json = serde_json::to_vec_pretty(&stats)?;
         json.push(b'\n');

@@ -86,6 +86,7 @@ impl EventSink for NormalizeSink {
             out: &mut single,
             rejects: self.rejects.as_mut().map(|r| &mut r.0 as &mut dyn Write),
             messages: (!self.quiet).then_some(&mut stderr as &mut dyn Write),
+            warnings: None,
         };
         self.writer.write(&mut to, 0, SOURCE, &self.chunk)?;
         // The pull loop commits the rejects with the output before the checkpoint.

@@ -230,13 +230,205 @@ fn unreadable_file_among_several_is_reported_and_the_rest_is_processed() {
 }
 
 #[test]
-fn truncated_gzip_keeps_what_was_decoded_and_fails() {
+fn truncated_gzip_names_the_last_whole_line_and_drops_the_torn_one() {
     let e = event_with("");
     let body: String = (0..2000).map(|_| format!("{e}\n")).collect();
     let gz = gzip(body.as_bytes());
-    let cut = &gz[..gz.len() / 2];
-    let o = run_repro(&[], cut);
-    assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(stderr(&o).contains("read failed"), "{}", stderr(&o));
-    assert!(!events(&o).is_empty());
+    let dir = tempdir();
+    let f = dir.path().join("trunc.gz");
+    std::fs::write(&f, &gz[..gz.len() / 2]).unwrap();
+    let stats = dir.path().join("s.json");
+    for threads in ["1", "3"] {
+        let o = run_repro(
+            &[
+                "--threads",
+                threads,
+                "--stats",
+                stats.to_str().unwrap(),
+                f.to_str().unwrap(),
+            ],
+            b"",
+        );
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        let written = events(&o).len();
+        assert!(written > 0, "what was decoded is kept");
+        let err = stderr(&o);
+        // The failure names the last line written and the torn one, once.
+        let want = format!("read failed after line {written}, ");
+        assert_eq!(err.matches(&want).count(), 1, "{err}");
+        assert!(
+            err.contains(&format!(
+                "bytes into line {} (that partial line is dropped)",
+                written + 1
+            )),
+            "{err}"
+        );
+        assert_eq!(err.matches("read failed").count(), 1, "{err}");
+        // The torn fragment is not a line, so not a reject.
+        assert!(!err.contains("EOF while parsing"), "{err}");
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+        assert_eq!(s["lines"], written as u64, "{s}");
+        assert_eq!(s["rejected"], 0, "{s}");
+    }
+}
+
+/// Lines at and over `--max-line-bytes`, some longer than the smallest chunk,
+/// one of them only whitespace, with LF and CRLF endings, the last
+/// unterminated.
+fn long_lines() -> Vec<u8> {
+    let e = event_with("");
+    let mut s = Vec::new();
+    s.extend(format!("{e}\n").bytes());
+    s.extend(vec![b' '; 9000]);
+    s.extend(b"\n");
+    s.extend(vec![b'x'; 300]);
+    s.extend(b"\r\n");
+    s.extend(format!("{e}\r\n").bytes());
+    s.extend(vec![b'\t'; 300]);
+    s.extend(b"\n");
+    s.extend(vec![b'y'; 20_000]);
+    s.extend(b"\r\n");
+    s.extend(b"   \n");
+    s.extend(vec![b'z'; 9000]);
+    s
+}
+
+#[test]
+fn the_line_limit_is_judged_on_the_line_whatever_the_chunk_size() {
+    let input = long_lines();
+    let dir = tempdir();
+    let mut seen = Vec::new();
+    for chunk in ["4K", "8K", "64K", "1M"] {
+        let stats = dir.path().join(format!("s{chunk}.json"));
+        let rej = dir.path().join(format!("r{chunk}.ndjson"));
+        let o = run_repro(
+            &[
+                "--max-line-bytes",
+                "1K",
+                "--chunk-size",
+                chunk,
+                "--stats",
+                stats.to_str().unwrap(),
+                "--rejects",
+                rej.to_str().unwrap(),
+            ],
+            &input,
+        );
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+        let counts: Vec<_> = ["lines", "events", "rejected", "blank", "bytes_in"]
+            .iter()
+            .map(|k| s[k].clone())
+            .collect();
+        let rejects = std::fs::read(&rej).unwrap();
+        seen.push((chunk, counts, stdout(&o), rejects));
+    }
+    let (_, counts, out, rejects) = &seen[0];
+    // 2 events; the 9000 spaces, the 300 x (not JSON), the 20000 y and
+    // 9000 z rejected; the 300 tabs and 3 spaces blank; every byte counted.
+    assert_eq!(
+        counts,
+        &[8, 2, 4, 2, input.len()].map(|n| serde_json::json!(n)),
+        "{counts:?}"
+    );
+    for (chunk, c, o, r) in &seen[1..] {
+        assert_eq!(c, counts, "--chunk-size {chunk}");
+        assert_eq!(o, out, "--chunk-size {chunk}");
+        assert_eq!(r, rejects, "--chunk-size {chunk}: the same reject records");
+    }
+}
+
+#[test]
+fn non_utf8_file_names_stay_distinct_in_output_dir_stats_and_rejects() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempdir();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    for b in [0xffu8, 0xfe] {
+        let name = [b'a', b, b'.', b'n', b'd', b'j', b's', b'o', b'n'];
+        let body = format!("{}\nnot json\n", event_with(""));
+        std::fs::write(input.join(OsStr::from_bytes(&name)), body).unwrap();
+    }
+    let out = dir.path().join("out");
+    let stats = dir.path().join("s.json");
+    let rej = dir.path().join("r.ndjson");
+    let o = run_repro(
+        &[
+            "-r",
+            input.to_str().unwrap(),
+            "--output-dir",
+            out.to_str().unwrap(),
+            "--stats",
+            stats.to_str().unwrap(),
+            "--rejects",
+            rej.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let mut written: Vec<Vec<u8>> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().as_bytes().to_vec())
+        .filter(|n| n.ends_with(b".ndjson"))
+        .collect();
+    written.sort();
+    assert_eq!(written, [&b"a\xfe.ndjson"[..], b"a\xff.ndjson"]);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let per: Vec<(String, String)> = s["sources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("per-source stats: {s}"))
+        .iter()
+        .map(|p| {
+            (
+                p["source"].as_str().unwrap().to_string(),
+                p["source_base64"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let root = input.to_str().unwrap();
+    assert_eq!(
+        per,
+        [
+            (format!("{root}/a\\xFE.ndjson"), b64(&input, 0xfe)),
+            (format!("{root}/a\\xFF.ndjson"), b64(&input, 0xff)),
+        ]
+    );
+    let sources: Vec<_> = read_rejects(&rej)
+        .iter()
+        .map(|r| {
+            (
+                r["source"].as_str().unwrap().to_string(),
+                r["source_base64"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(sources, per, "reject records name them as --stats does");
+}
+
+/// The base64 of the path `dir/a<b>.ndjson`, as the test computes it.
+fn b64(dir: &std::path::Path, b: u8) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut bytes = dir.as_os_str().as_bytes().to_vec();
+    bytes.extend([b'/', b'a', b]);
+    bytes.extend(b".ndjson");
+    // RFC 4648 base64, written out so the test does not share the code under test.
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

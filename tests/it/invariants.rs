@@ -28,6 +28,8 @@ pub fn reproducible_options() -> TransformOptions {
         keep_reject_records: true,
         reject_notes: 4,
         nanos_range: false,
+        deep_indicators: false,
+        lint: false,
     }
 }
 

@@ -212,3 +212,106 @@ fn threads_never_exceed_workers_plus_reader_writer_and_signal_handler() {
         eprintln!("--threads {threads}: at most {} threads", m.max_threads);
     }
 }
+
+/// Runs teamlog on files only (stdin closed at once).
+fn run_on_files(args: &[&str]) -> Measured {
+    run_measured(args, drop)
+}
+
+/// `n` one-event files under `dir`, 1,000 to a subdirectory.
+fn many_small_files(dir: &std::path::Path, n: usize) {
+    let line = format!("{}\n", event_with(""));
+    for i in 0..n {
+        let sub = dir.join(format!("{:03}", i / 1000));
+        if i % 1000 == 0 {
+            std::fs::create_dir_all(&sub).unwrap();
+        }
+        std::fs::write(sub.join(format!("{i:05}.ndjson")), &line).unwrap();
+    }
+}
+
+#[test]
+fn peak_rss_stays_bounded_on_20000_small_files_with_several_readers() {
+    // Regression: each reader ran ahead through every small file, each
+    // queued with a zero-filled 1 MiB buffer (6.5 GB for 20,000 files).
+    // In memory where there is a tmpfs: --output-dir syncs each of its
+    // 20,000 files, which a disk would take minutes over.
+    let dir = tempfile::tempdir_in("/dev/shm").unwrap_or_else(|_| tempdir());
+    let input = dir.path().join("in");
+    many_small_files(&input, 20_000);
+    let m = run_on_files(&["-q", "--threads", "2", "-r", input.to_str().unwrap()]);
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    assert!(m.out_bytes > 20_000 * 100, "every file was written");
+    assert_rss_bounded(&m, "20,000 small files, --threads 2");
+    let out = dir.path().join("out");
+    let m = run_on_files(&[
+        "-q",
+        "--threads",
+        "4",
+        "-r",
+        input.to_str().unwrap(),
+        "--output-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    let written = std::fs::read_dir(out.join("019")).unwrap().count();
+    assert_eq!(written, 1000, "the last directory's outputs are all there");
+    assert_rss_bounded(&m, "20,000 small files, --threads 4 --output-dir");
+}
+
+/// A directory path of about 1,000 characters (components of 200).
+fn long_dir(root: &std::path::Path) -> std::path::PathBuf {
+    let mut p = root.to_path_buf();
+    for c in b'a'..b'f' {
+        p.push(String::from(c as char).repeat(200));
+    }
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+#[test]
+fn peak_rss_stays_bounded_on_dense_rejects_under_a_long_path() {
+    // Regression: every reject record of a chunk (each naming the source)
+    // was held until the chunk was written: 1.09 GB for a 1,018-character path.
+    let dir = tempdir();
+    let f = long_dir(dir.path()).join("rejects.ndjson");
+    std::fs::write(&f, b"{}\n".repeat(1 << 20)).unwrap();
+    let path = f.to_str().unwrap();
+    for threads in ["2", "4"] {
+        let m = run_on_files(&["-q", "--threads", threads, "--rejects", "/dev/null", path]);
+        assert_eq!(m.code, 1, "{}", m.stderr);
+        assert_rss_bounded(
+            &m,
+            &format!("3 MiB of `{{}}` lines, --rejects, --threads {threads}"),
+        );
+    }
+    let m = run_on_files(&["--threads", "2", path]);
+    assert_eq!(m.code, 1);
+    assert!(
+        m.stderr.contains("1048566 more rejected lines not shown"),
+        "{}",
+        m.stderr
+    );
+    assert_rss_bounded(&m, "3 MiB of `{}` lines, no --rejects");
+}
+
+#[test]
+fn peak_rss_stays_bounded_on_envelopes_of_300k_elements() {
+    // Regression: one line's results were held whole: eight 900 KB
+    // envelopes of 300k elements each peaked at 311 MiB.
+    let mut line = b"{\"events\":[".to_vec();
+    line.extend(b"{},".repeat(300_000));
+    line.pop();
+    line.extend(b"]}\n");
+    let data = line.repeat(8);
+    let dir = tempdir();
+    let f = dir.path().join("envelopes.ndjson");
+    std::fs::write(&f, &data).unwrap();
+    let path = f.to_str().unwrap();
+    let m = run_on_files(&["-q", "--threads", "2", "--rejects", "/dev/null", path]);
+    assert_eq!(m.code, 1, "{}", m.stderr);
+    assert_rss_bounded(&m, "8 envelopes of 300k elements, --rejects");
+    let m = run_on_files(&["-q", "--threads", "1", "--rejects", "/dev/null", path]);
+    assert_eq!(m.code, 1, "{}", m.stderr);
+    assert_rss_bounded(&m, "8 envelopes of 300k elements, --threads 1");
+}

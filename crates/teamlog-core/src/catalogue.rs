@@ -46,7 +46,8 @@ pub struct Catalogue {
     pub categories: Vec<Category>,
     type_index: HashMap<&'static str, usize>,
     category_index: HashMap<&'static str, usize>,
-    examples: HashMap<String, &'static str>,
+    /// Parsed on first use: only `generate` reads them.
+    examples: OnceLock<HashMap<String, &'static str>>,
 }
 
 impl Catalogue {
@@ -95,6 +96,20 @@ impl Catalogue {
                 }
             })
             .collect();
+        Catalogue {
+            type_index: types.iter().enumerate().map(|(i, t)| (t.tag, i)).collect(),
+            category_index: categories
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.tag, i))
+                .collect(),
+            types,
+            categories,
+            examples: OnceLock::new(),
+        }
+    }
+
+    fn parse_examples() -> HashMap<String, &'static str> {
         let mut examples = HashMap::new();
         for line in SPEC_EXAMPLES.lines().filter(|l| !l.trim().is_empty()) {
             #[derive(serde::Deserialize)]
@@ -112,17 +127,7 @@ impl Catalogue {
                 serde_json::from_str(line).expect("spec_examples.ndjson is valid");
             examples.insert(ex.event_type.tag, ex.details.get());
         }
-        Catalogue {
-            type_index: types.iter().enumerate().map(|(i, t)| (t.tag, i)).collect(),
-            category_index: categories
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.tag, i))
-                .collect(),
-            types,
-            categories,
-            examples,
-        }
+        examples
     }
 
     /// The event type named `tag`, if Dropbox documents it.
@@ -137,7 +142,10 @@ impl Catalogue {
 
     /// The example `details` (raw JSON text) of an event type, when the spec has one.
     pub fn example_details(&self, tag: &str) -> Option<&'static str> {
-        self.examples.get(tag).copied()
+        self.examples
+            .get_or_init(Catalogue::parse_examples)
+            .get(tag)
+            .copied()
     }
 }
 

@@ -1,34 +1,41 @@
 //! Indicators: the `p_any_*` columns Panther fills from fields that carry
 //! `indicators:` in the schema (docs/CONTRACT.md §5).
 //!
-//! This module owns the kinds a schema may name, the rule that decides whether a
-//! value is kept (trimmed, then checked per kind), and the per-event collector
-//! that sorts and deduplicates the values before they are written.
+//! This module owns the one kind → column table ([`IndicatorKind::buckets`]),
+//! the rule by which each kind takes values out of a field (trimmed, then
+//! checked, split or rewritten per kind: [`IndicatorKind::scan`]), the fixed
+//! order of the columns ([`Bucket::ALL`]), and the per-event collector that
+//! sorts and deduplicates the values before they are written.
 
 use crate::json::write_json_str;
+use std::borrow::Cow;
 
 /// An indicator kind as a schema spells it (`indicators: [ip, email]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IndicatorKind {
     Ip,
-    Email,
-    Username,
     Domain,
     Hostname,
-    Mac,
+    Url,
+    NetAddr,
     Md5,
     Sha1,
     Sha256,
     TraceId,
-    AwsArn,
     AwsAccountId,
     AwsInstanceId,
+    AwsArn,
     AwsTag,
+    Email,
+    Username,
+    ActorId,
+    Mac,
 }
 
 /// The output column a value lands in. The order of the variants is the order of
-/// the columns in the output: docs/CONTRACT.md §5 names ip, email and username first.
+/// the columns in the output: docs/CONTRACT.md §5 names ip, email and
+/// username first, the rest follow in the order of docs/schema.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum Bucket {
@@ -45,10 +52,12 @@ pub enum Bucket {
     AwsAccountIds,
     AwsInstanceIds,
     AwsTags,
+    ActorIds,
 }
 
 impl Bucket {
-    pub const ALL: [Bucket; 13] = [
+    /// Every column, in output order.
+    pub const ALL: [Bucket; 14] = [
         Bucket::IpAddresses,
         Bucket::Emails,
         Bucket::Usernames,
@@ -62,6 +71,7 @@ impl Bucket {
         Bucket::AwsAccountIds,
         Bucket::AwsInstanceIds,
         Bucket::AwsTags,
+        Bucket::ActorIds,
     ];
 
     /// The output column, e.g. `p_any_ip_addresses`.
@@ -80,6 +90,7 @@ impl Bucket {
             Bucket::AwsAccountIds => "p_any_aws_account_ids",
             Bucket::AwsInstanceIds => "p_any_aws_instance_ids",
             Bucket::AwsTags => "p_any_aws_tags",
+            Bucket::ActorIds => "p_any_actor_ids",
         }
     }
 }
@@ -88,39 +99,283 @@ fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|c| c.is_ascii_hexdigit())
 }
 
-impl IndicatorKind {
-    /// Where a value of this kind goes, after trimming, or `None` when it is dropped.
-    pub fn classify(self, v: &str) -> Option<Bucket> {
-        if v.is_empty() {
-            return None;
+fn is_ip(v: &str) -> bool {
+    v.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// A hash in lower case: `Some` only for `len` hex digits.
+fn hash(v: &str, len: usize) -> Option<Cow<'_, str>> {
+    if !is_hex(v, len) {
+        return None;
+    }
+    Some(if v.bytes().any(|c| c.is_ascii_uppercase()) {
+        Cow::Owned(v.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(v)
+    })
+}
+
+/// The host of a URL (`scheme://user@host:port/path`, or `//host/...`),
+/// without brackets around an IPv6 address; `None` when there is no host.
+fn url_host(v: &str) -> Option<&str> {
+    let rest = match v.find("://") {
+        Some(i) => {
+            let scheme = &v[..i];
+            let mut c = scheme.chars();
+            let ok = c.next().is_some_and(|c| c.is_ascii_alphabetic())
+                && c.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            if !ok {
+                return None;
+            }
+            &v[i + 3..]
         }
-        let ip = || v.parse::<std::net::IpAddr>().is_ok();
+        None => v.strip_prefix("//")?,
+    };
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let hostport = match authority.rfind('@') {
+        Some(i) => &authority[i + 1..],
+        None => authority,
+    };
+    let host = if let Some(inner) = hostport.strip_prefix('[') {
+        &inner[..inner.find(']')?]
+    } else {
+        &hostport[..hostport.find(':').unwrap_or(hostport.len())]
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+/// The host of `host:port` or `[v6]:port`; the whole value when it is not
+/// of that form (a bare name or IPv6 address), as Go's `SplitHostPort` decides.
+fn split_host_port(v: &str) -> &str {
+    if let Some(inner) = v.strip_prefix('[') {
+        return match inner.split_once("]:") {
+            Some((host, _)) if !host.contains(']') => host,
+            _ => v,
+        };
+    }
+    match v.rsplit_once(':') {
+        Some((host, _)) if !host.contains(':') => host,
+        _ => v,
+    }
+}
+
+/// A domain name with its `xn--` labels decoded to Unicode; labels that do
+/// not decode are kept as they are.
+fn domain(v: &str) -> Cow<'_, str> {
+    let has_ace = |l: &str| l.len() > 4 && l.as_bytes()[..4].eq_ignore_ascii_case(b"xn--");
+    if !v.split('.').any(has_ace) {
+        return Cow::Borrowed(v);
+    }
+    let mut out = String::with_capacity(v.len());
+    for (i, label) in v.split('.').enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        match has_ace(label)
+            .then(|| punycode_decode(&label[4..]))
+            .flatten()
+        {
+            Some(decoded) => out.push_str(&decoded),
+            None => out.push_str(label),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Decodes the part of an IDNA label after `xn--` (RFC 3492, Punycode).
+fn punycode_decode(input: &str) -> Option<String> {
+    const BASE: u32 = 36;
+    const T_MIN: u32 = 1;
+    const T_MAX: u32 = 26;
+    const SKEW: u32 = 38;
+    const DAMP: u32 = 700;
+    fn adapt(mut delta: u32, points: u32, first: bool) -> u32 {
+        delta /= if first { DAMP } else { 2 };
+        delta += delta / points;
+        let mut k = 0;
+        while delta > ((BASE - T_MIN) * T_MAX) / 2 {
+            delta /= BASE - T_MIN;
+            k += BASE;
+        }
+        k + (BASE - T_MIN + 1) * delta / (delta + SKEW)
+    }
+    if !input.is_ascii() {
+        return None;
+    }
+    let (basic, extended) = match input.rfind('-') {
+        Some(i) => (&input[..i], &input[i + 1..]),
+        None => ("", input),
+    };
+    let mut out: Vec<char> = basic.chars().collect();
+    let (mut n, mut i, mut bias) = (128u32, 0u32, 72u32);
+    let mut digits = extended.bytes().peekable();
+    while digits.peek().is_some() {
+        let old_i = i;
+        let mut w = 1u32;
+        let mut k = BASE;
+        loop {
+            let digit = match digits.next()? {
+                c @ b'a'..=b'z' => u32::from(c - b'a'),
+                c @ b'A'..=b'Z' => u32::from(c - b'A'),
+                c @ b'0'..=b'9' => u32::from(c - b'0') + 26,
+                _ => return None,
+            };
+            i = i.checked_add(digit.checked_mul(w)?)?;
+            let t = if k <= bias {
+                T_MIN
+            } else if k >= bias + T_MAX {
+                T_MAX
+            } else {
+                k - bias
+            };
+            if digit < t {
+                break;
+            }
+            w = w.checked_mul(BASE - t)?;
+            k += BASE;
+        }
+        let len = out.len() as u32 + 1;
+        bias = adapt(i - old_i, len, old_i == 0);
+        n = n.checked_add(i / len)?;
+        i %= len;
+        out.insert(i as usize, char::from_u32(n)?);
+        i += 1;
+    }
+    Some(out.into_iter().collect())
+}
+
+impl IndicatorKind {
+    /// The one kind → column table: every column a value of this kind may
+    /// land in (a schema's `p_any_*` columns are the union over its kinds).
+    pub fn buckets(self) -> &'static [Bucket] {
+        use Bucket::*;
         match self {
-            IndicatorKind::Ip => ip().then_some(Bucket::IpAddresses),
+            IndicatorKind::Ip => &[IpAddresses],
+            IndicatorKind::Domain => &[DomainNames],
+            IndicatorKind::Hostname | IndicatorKind::Url | IndicatorKind::NetAddr => {
+                &[IpAddresses, DomainNames]
+            }
+            IndicatorKind::Md5 => &[Md5Hashes],
+            IndicatorKind::Sha1 => &[Sha1Hashes],
+            IndicatorKind::Sha256 => &[Sha256Hashes],
+            IndicatorKind::TraceId => &[TraceIds],
+            IndicatorKind::AwsAccountId => &[AwsAccountIds],
+            IndicatorKind::AwsInstanceId => &[AwsInstanceIds],
+            IndicatorKind::AwsArn => &[AwsArns, AwsAccountIds, AwsInstanceIds],
+            IndicatorKind::AwsTag => &[AwsTags],
+            IndicatorKind::Email => &[Emails],
+            IndicatorKind::Username => &[Usernames],
+            IndicatorKind::ActorId => &[ActorIds],
+            IndicatorKind::Mac => &[MacAddresses],
+        }
+    }
+
+    /// For the kinds that keep a value whole or drop it (most values, and
+    /// all of Dropbox's), which: `Some(Some(column))` keeps `v`,
+    /// `Some(None)` drops it, `None` means [`scan`](Self::scan) decides.
+    #[inline(always)]
+    fn whole(self, v: &str) -> Option<Option<Bucket>> {
+        Some(match self {
+            IndicatorKind::Ip => is_ip(v).then_some(Bucket::IpAddresses),
             IndicatorKind::Email => v.contains('@').then_some(Bucket::Emails),
             IndicatorKind::Username => Some(Bucket::Usernames),
-            IndicatorKind::Domain => Some(Bucket::DomainNames),
-            IndicatorKind::Hostname if ip() => Some(Bucket::IpAddresses),
-            IndicatorKind::Hostname => Some(Bucket::DomainNames),
+            IndicatorKind::TraceId => Some(Bucket::TraceIds),
+            IndicatorKind::AwsTag => Some(Bucket::AwsTags),
+            IndicatorKind::ActorId => Some(Bucket::ActorIds),
+            IndicatorKind::AwsAccountId => is_account_id(v).then_some(Bucket::AwsAccountIds),
+            IndicatorKind::AwsInstanceId => v.starts_with("i-").then_some(Bucket::AwsInstanceIds),
+            _ => return None,
+        })
+    }
+
+    /// Calls `put` for every value this kind takes out of `v` (already
+    /// trimmed and non-empty), with the column it lands in. A value `put`
+    /// gets is `v` itself, a slice of it, or (hashes in upper case, `xn--`
+    /// domains) a rewritten copy.
+    pub fn scan<'v>(self, v: &'v str, put: &mut impl FnMut(Bucket, Cow<'v, str>)) {
+        let same = Cow::Borrowed(v);
+        if let Some(keep) = self.whole(v) {
+            if let Some(b) = keep {
+                put(b, same);
+            }
+            return;
+        }
+        match self {
+            IndicatorKind::Ip
+            | IndicatorKind::Email
+            | IndicatorKind::Username
+            | IndicatorKind::TraceId
+            | IndicatorKind::AwsTag
+            | IndicatorKind::ActorId
+            | IndicatorKind::AwsAccountId
+            | IndicatorKind::AwsInstanceId => unreachable!("kept or dropped whole"),
+            IndicatorKind::Domain => put(Bucket::DomainNames, domain(v)),
+            IndicatorKind::Hostname => host(v, put),
+            IndicatorKind::Url => {
+                if let Some(h) = url_host(v) {
+                    host(h, put)
+                }
+            }
+            IndicatorKind::NetAddr => {
+                let h = split_host_port(v);
+                if !h.is_empty() {
+                    host(h, put)
+                }
+            }
+            IndicatorKind::Md5 => put_some(put, Bucket::Md5Hashes, hash(v, 32)),
+            IndicatorKind::Sha1 => put_some(put, Bucket::Sha1Hashes, hash(v, 40)),
+            IndicatorKind::Sha256 => put_some(put, Bucket::Sha256Hashes, hash(v, 64)),
+            IndicatorKind::AwsArn => arn(v, put),
             IndicatorKind::Mac => {
                 let hex: String = v
                     .chars()
                     .filter(|c| !matches!(c, ':' | '-' | '.'))
                     .collect();
-                is_hex(&hex, 12).then_some(Bucket::MacAddresses)
+                if is_hex(&hex, 12) {
+                    put(Bucket::MacAddresses, same)
+                }
             }
-            IndicatorKind::Md5 => is_hex(v, 32).then_some(Bucket::Md5Hashes),
-            IndicatorKind::Sha1 => is_hex(v, 40).then_some(Bucket::Sha1Hashes),
-            IndicatorKind::Sha256 => is_hex(v, 64).then_some(Bucket::Sha256Hashes),
-            IndicatorKind::TraceId => Some(Bucket::TraceIds),
-            IndicatorKind::AwsArn => v.starts_with("arn:").then_some(Bucket::AwsArns),
-            IndicatorKind::AwsAccountId => v
-                .bytes()
-                .all(|c| c.is_ascii_digit())
-                .then_some(Bucket::AwsAccountIds)
-                .filter(|_| v.len() == 12),
-            IndicatorKind::AwsInstanceId => v.starts_with("i-").then_some(Bucket::AwsInstanceIds),
-            IndicatorKind::AwsTag => Some(Bucket::AwsTags),
+        }
+    }
+}
+
+fn put_some<'v>(put: &mut impl FnMut(Bucket, Cow<'v, str>), b: Bucket, v: Option<Cow<'v, str>>) {
+    if let Some(v) = v {
+        put(b, v)
+    }
+}
+
+/// A host name or address: an IP address, else a domain name.
+fn host<'v>(h: &'v str, put: &mut impl FnMut(Bucket, Cow<'v, str>)) {
+    if is_ip(h) {
+        put(Bucket::IpAddresses, Cow::Borrowed(h))
+    } else {
+        put(Bucket::DomainNames, domain(h))
+    }
+}
+
+fn is_account_id(v: &str) -> bool {
+    v.len() == 12 && v.bytes().all(|c| c.is_ascii_digit())
+}
+
+/// `arn:partition:service:region:account-id:resource`: the ARN, its account
+/// id, and the instance id of an EC2 `instance/i-...` resource.
+fn arn<'v>(v: &'v str, put: &mut impl FnMut(Bucket, Cow<'v, str>)) {
+    let parts: Vec<&str> = v.splitn(6, ':').collect();
+    let [prefix, _partition, _service, _region, account, resource] = parts[..] else {
+        return;
+    };
+    if prefix != "arn" {
+        return;
+    }
+    put(Bucket::AwsArns, Cow::Borrowed(v));
+    if is_account_id(account) {
+        put(Bucket::AwsAccountIds, Cow::Borrowed(account));
+    }
+    if let Some(rest) = resource.strip_prefix("instance/") {
+        let id = &rest[rest.rfind('/').map_or(0, |i| i + 1)..];
+        if id.starts_with("i-") {
+            put(Bucket::AwsInstanceIds, Cow::Borrowed(id));
         }
     }
 }
@@ -176,6 +431,13 @@ impl Item {
     }
 }
 
+/// Appends `v` to the collector's text; its range there.
+fn push(text: &mut String, v: &str) -> (u32, u32) {
+    let s = text.len() as u32;
+    text.push_str(v);
+    (s, text.len() as u32)
+}
+
 impl Collector {
     pub fn clear(&mut self) {
         self.text.clear();
@@ -196,16 +458,31 @@ impl Collector {
 
     fn add_text(&mut self, kinds: &[IndicatorKind], value: &str, escape: bool) {
         let v = trim(value);
+        if v.is_empty() {
+            return;
+        }
+        // `v` itself is stored once however many kinds keep it.
         let mut stored: Option<(u32, u32)> = None;
+        let (text, items) = (&mut self.text, &mut self.items);
         for &k in kinds {
-            if let Some(b) = k.classify(v) {
-                let (s, e) = *stored.get_or_insert_with(|| {
-                    let s = self.text.len() as u32;
-                    self.text.push_str(v);
-                    (s, self.text.len() as u32)
-                });
-                self.items.push(Item::new(b, v.as_bytes(), s, e, escape));
+            if let Some(keep) = k.whole(v) {
+                if let Some(b) = keep {
+                    let (s, e) = *stored.get_or_insert_with(|| push(text, v));
+                    items.push(Item::new(b, v.as_bytes(), s, e, escape));
+                }
+                continue;
             }
+            k.scan(v, &mut |b, found| {
+                let whole = found.as_ptr() == v.as_ptr() && found.len() == v.len();
+                let (s, e) = match (&found, whole) {
+                    (Cow::Borrowed(_), true) => *stored.get_or_insert_with(|| push(text, v)),
+                    _ => push(text, &found),
+                };
+                // A slice of text that needs no escaping needs none either;
+                // a rewritten value is escaped to be safe.
+                let esc = escape || matches!(found, Cow::Owned(_));
+                items.push(Item::new(b, found.as_bytes(), s, e, esc));
+            });
         }
     }
 
@@ -280,6 +557,160 @@ mod tests {
         assert_eq!(
             got,
             r#","p_any_ip_addresses":["10.0.0.1","2001:db8::1"],"p_any_emails":["a@x.io","b@x.io"],"p_any_usernames":["Ann","zed"]"#
+        );
+    }
+
+    fn scanned(kind: IndicatorKind, v: &str) -> Vec<(Bucket, String)> {
+        let mut got = Vec::new();
+        kind.scan(v, &mut |b, found| got.push((b, found.into_owned())));
+        got
+    }
+
+    #[test]
+    fn every_kind_lands_only_in_its_table_columns() {
+        use IndicatorKind::*;
+        let kinds = [
+            Ip,
+            Domain,
+            Hostname,
+            Url,
+            NetAddr,
+            Md5,
+            Sha1,
+            Sha256,
+            TraceId,
+            AwsAccountId,
+            AwsInstanceId,
+            AwsArn,
+            AwsTag,
+            Email,
+            Username,
+            ActorId,
+            Mac,
+        ];
+        let values = [
+            "10.0.0.1",
+            "2001:db8::1",
+            "example.com",
+            "https://user@[2001:db8::2]:8443/x?y",
+            "http://xn--bcher-kva.example/",
+            "db.example.com:5432",
+            "[::1]:53",
+            "D41D8CD98F00B204E9800998ECF8427E",
+            "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc",
+            "123456789012",
+            "i-0abc",
+            "a@b.io",
+            "00:1a:2b:3c:4d:5e",
+        ];
+        for k in kinds {
+            for v in values {
+                for (b, _) in scanned(k, v) {
+                    assert!(k.buckets().contains(&b), "{k:?} put {v} in {b:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hosts_come_out_of_urls_and_network_addresses() {
+        use Bucket::*;
+        use IndicatorKind::*;
+        let ip = |v: &str| vec![(IpAddresses, v.to_string())];
+        let dom = |v: &str| vec![(DomainNames, v.to_string())];
+        assert_eq!(
+            scanned(Url, "https://a.example.com/p?q#f"),
+            dom("a.example.com")
+        );
+        assert_eq!(scanned(Url, "ftp://u:pw@10.1.2.3:21/x"), ip("10.1.2.3"));
+        assert_eq!(scanned(Url, "http://[2001:db8::2]:80/"), ip("2001:db8::2"));
+        assert_eq!(scanned(Url, "//cdn.example/x.js"), dom("cdn.example"));
+        assert_eq!(scanned(Url, "no scheme/at all"), vec![]);
+        assert_eq!(scanned(Url, "file:///etc/passwd"), vec![]);
+        assert_eq!(scanned(NetAddr, "db.example:5432"), dom("db.example"));
+        assert_eq!(scanned(NetAddr, "10.0.0.9:443"), ip("10.0.0.9"));
+        assert_eq!(scanned(NetAddr, "[::1]:53"), ip("::1"));
+        assert_eq!(scanned(NetAddr, "2001:db8::1"), ip("2001:db8::1"));
+        assert_eq!(scanned(NetAddr, "plainhost"), dom("plainhost"));
+        assert_eq!(scanned(Hostname, "10.0.0.1"), ip("10.0.0.1"));
+        assert_eq!(scanned(Hostname, "mail.example"), dom("mail.example"));
+    }
+
+    #[test]
+    fn idna_labels_are_decoded() {
+        use IndicatorKind::*;
+        let dom = |v: &str| vec![(Bucket::DomainNames, v.to_string())];
+        assert_eq!(
+            scanned(Domain, "xn--bcher-kva.example"),
+            dom("bücher.example")
+        );
+        assert_eq!(
+            scanned(Domain, "XN--bcher-kva.example"),
+            dom("bücher.example")
+        );
+        assert_eq!(
+            scanned(Domain, "www.xn--mnchen-3ya.de"),
+            dom("www.münchen.de")
+        );
+        // RFC 3492 sample: Japanese, no basic code points.
+        assert_eq!(punycode_decode("wgv71a119e").as_deref(), Some("日本語"));
+        assert_eq!(
+            scanned(Hostname, "xn--nxasmq6b.example"),
+            dom("βόλοσ.example")
+        );
+        // Not Punycode: kept as written.
+        assert_eq!(scanned(Domain, "xn--!!.example"), dom("xn--!!.example"));
+    }
+
+    #[test]
+    fn hashes_are_checked_and_lowercased() {
+        use IndicatorKind::*;
+        let md5 = "D41D8CD98F00B204E9800998ECF8427E";
+        assert_eq!(
+            scanned(Md5, md5),
+            vec![(Bucket::Md5Hashes, md5.to_ascii_lowercase())]
+        );
+        assert_eq!(scanned(Md5, &md5[1..]), vec![]);
+        assert_eq!(scanned(Sha1, &"g".repeat(40)), vec![]);
+        assert_eq!(scanned(Sha1, &"a".repeat(40)).len(), 1);
+        assert_eq!(scanned(Sha256, &"F".repeat(64))[0].1, "f".repeat(64));
+        assert_eq!(scanned(Sha256, &"f".repeat(63)), vec![]);
+    }
+
+    #[test]
+    fn arns_yield_their_account_and_instance() {
+        use Bucket::*;
+        let v = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc";
+        assert_eq!(
+            scanned(IndicatorKind::AwsArn, v),
+            vec![
+                (AwsArns, v.to_string()),
+                (AwsAccountIds, "123456789012".to_string()),
+                (AwsInstanceIds, "i-0abc".to_string()),
+            ]
+        );
+        let s3 = "arn:aws:s3:::bucket/key";
+        assert_eq!(
+            scanned(IndicatorKind::AwsArn, s3),
+            vec![(AwsArns, s3.to_string())]
+        );
+        assert_eq!(scanned(IndicatorKind::AwsArn, "arn:aws:too:short"), vec![]);
+    }
+
+    #[test]
+    fn rewritten_values_are_collected_beside_verbatim_ones() {
+        let mut c = Collector::default();
+        c.add_verbatim(
+            &[IndicatorKind::Url, IndicatorKind::TraceId],
+            "https://h.example/a",
+        );
+        c.add_verbatim(&[IndicatorKind::Md5], "D41D8CD98F00B204E9800998ECF8427E");
+        c.add(&[IndicatorKind::ActorId], "dbmid:1");
+        let mut out = Vec::new();
+        c.write(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#","p_any_domain_names":["h.example"],"p_any_md5_hashes":["d41d8cd98f00b204e9800998ecf8427e"],"p_any_trace_ids":["https://h.example/a"],"p_any_actor_ids":["dbmid:1"]"#
         );
     }
 

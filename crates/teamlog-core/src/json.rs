@@ -86,6 +86,9 @@ pub fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
 #[derive(Clone, Copy, Debug)]
 pub struct Location<'a> {
     pub source: &'a str,
+    /// The source's exact name in base64, when it is not UTF-8 (`source`
+    /// is then a readable form of it).
+    pub source_base64: Option<&'a str>,
     pub line: u64,
     /// Element index inside an API response envelope.
     pub index: Option<usize>,
@@ -104,6 +107,10 @@ pub fn write_reject_record(
 ) {
     out.extend_from_slice(b"{\"source\":");
     write_json_str(out, loc.source);
+    if let Some(b) = loc.source_base64 {
+        out.extend_from_slice(b",\"source_base64\":");
+        write_json_str(out, b);
+    }
     out.extend_from_slice(b",\"line\":");
     out.extend_from_slice(loc.line.to_string().as_bytes());
     if let Some(i) = loc.index {
@@ -195,6 +202,7 @@ mod tests {
     fn reject_record_uses_base64_for_invalid_utf8() {
         let mut v = Vec::new();
         let loc = Location {
+            source_base64: None,
             source: "-",
             line: 3,
             index: None,

@@ -9,7 +9,8 @@
 //! [`json`] and [`rowid`] write the output) -> [`pipeline`] (workers and the
 //! ordered writer) -> a [`sink::Sink`] (the caller's: a stream, files per
 //! source, a columnar writer). [`catalogue`] is the Dropbox event catalogue as
-//! data; [`terminal`] makes outside text safe to print.
+//! data, which [`lint`] checks events against; [`deep`] finds indicators
+//! inside `json` fields; [`terminal`] makes outside text safe to print.
 //!
 //! The engine works on bytes, not files, so it can be embedded:
 //!
@@ -28,6 +29,8 @@
 //!     keep_reject_records: false,
 //!     reject_notes: 0,
 //!     nanos_range: false,
+//!     deep_indicators: false,
+//!     lint: false,
 //! };
 //! let t = Transformer::new(Plan::dropbox(), opts);
 //! let (mut scratch, mut out) = (Scratch::default(), ChunkOutput::default());
@@ -39,9 +42,11 @@
 //! ```
 
 pub mod catalogue;
+pub mod deep;
 pub mod framing;
 pub mod indicators;
 pub mod json;
+pub mod lint;
 pub mod pipeline;
 pub mod rowid;
 pub mod schema;

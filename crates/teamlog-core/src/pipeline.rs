@@ -6,9 +6,21 @@
 //! compressed files decompress in parallel) and a sequencer thread forwards
 //! their chunks source by source instead. The writer (the calling thread) drains the
 //! order queue, so output follows input order whatever the threads' timing.
-//! Every queue is bounded, which bounds memory, and buffers go back to be
-//! reused. With one thread the same functions run inline, so `--threads 1` and
+//! With one thread the same functions run inline, so `--threads 1` and
 //! `--threads N` write the same bytes.
+//!
+//! Memory is bounded by the settings, never by the input:
+//! - chunks: the work and order queues hold `in_flight` chunks; readers
+//!   working ahead of the source being written hold at most
+//!   [`Settings::read_ahead`] bytes of chunk buffers between them (a
+//!   [`Budget`] the writer pays back), however many small files there are;
+//! - results: a worker hands a chunk's events and reject records to the
+//!   writer in parts of about a chunk's size ([`part_limit`]), between
+//!   lines and between the elements of an envelope, and waits while the
+//!   writer is behind, so reject records stream to their sink instead of
+//!   piling up per chunk (dense rejects, long source names, envelopes of a
+//!   million elements);
+//! - recycled buffers go back to be reused only when not oversized.
 
 use crate::framing::{self, Chunk, Compression, Source, SourceReader};
 use crate::rowid::RowIdGen;
@@ -19,7 +31,7 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 
 /// How the work is spread (the performance trade-offs of `--help`).
 #[derive(Clone, Debug)]
@@ -34,6 +46,12 @@ pub struct Settings {
     pub readers: usize,
 }
 
+/// The most bytes of results a worker builds before handing them to the
+/// writer: a chunk's worth, at least 64 KiB.
+pub fn part_limit(settings: &Settings) -> usize {
+    settings.chunk_size.max(64 << 10)
+}
+
 impl Settings {
     /// Defaults for `threads` workers: 1 MiB chunks, two per worker in flight,
     /// capped so that memory stays bounded on machines with many cores.
@@ -46,12 +64,22 @@ impl Settings {
             readers: threads.min(8),
         }
     }
+
+    /// Bytes of chunk buffers that readers may hold ahead of the source the
+    /// sequencer is on: a chunk per reader (at least two).
+    pub fn read_ahead(&self) -> usize {
+        self.readers.max(2).saturating_mul(self.chunk_size)
+    }
 }
 
 /// Totals for one source.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct SourceTotals {
     pub source: String,
+    /// The path's exact bytes in base64 when they are not UTF-8 (`source`
+    /// then writes those bytes `\xNN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_base64: Option<String>,
     /// `none`, `gzip` or `zstd`; absent when the source could not be opened.
     pub compression: Option<&'static str>,
     /// Size on disk (compressed), when the source is a file.
@@ -66,6 +94,9 @@ pub struct SourceTotals {
     /// leaves it 0: only the application knows what it committed (a failed
     /// source's events, or a whole `-o FILE` not put in place, are not).
     pub written: u64,
+    /// Its valid events by category and by event type.
+    pub events_by_category: BTreeMap<String, u64>,
+    pub events_by_type: BTreeMap<String, u64>,
 }
 
 /// Where the ordered writer sends things.
@@ -74,6 +105,8 @@ pub struct Targets<'a> {
     pub rejects: Option<&'a mut dyn Write>,
     /// Reject messages go here (stderr) unless quiet.
     pub messages: Option<&'a mut dyn Write>,
+    /// One JSON record per catalogue warning (`--warnings`).
+    pub warnings: Option<&'a mut dyn Write>,
 }
 
 /// Called by the writer after each chunk, with the counts so far.
@@ -99,6 +132,69 @@ pub struct Tally {
     pub notes_shown: u64,
     /// Sources that could not be opened or read to the end.
     pub failed_sources: u64,
+    /// Written events by category and by event type (when the schema has them).
+    pub events_by_category: BTreeMap<String, u64>,
+    pub events_by_type: BTreeMap<String, u64>,
+    /// Catalogue warnings (with `lint`).
+    pub warnings: WarningTally,
+}
+
+/// Catalogue warnings counted.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct WarningTally {
+    pub total: u64,
+    pub by_kind: BTreeMap<&'static str, u64>,
+    pub by_event_type: BTreeMap<String, u64>,
+}
+
+/// The event type a warning is counted under when the event has none.
+pub const NO_EVENT_TYPE: &str = "(none)";
+
+impl Tally {
+    /// Adds one chunk's events by type (to the totals and to `source`'s)
+    /// and its warnings.
+    fn add_types(&mut self, source: usize, res: &ChunkOutput) {
+        let ps = &mut self.per_source[source];
+        let maps = [
+            (&mut self.events_by_category, &mut self.events_by_type),
+            (&mut ps.events_by_category, &mut ps.events_by_type),
+        ];
+        for (by_category, by_type) in maps {
+            res.by_type.for_each(|category, ty, n| {
+                if let Some(c) = category {
+                    bump(by_category, c, n);
+                }
+                if let Some(t) = ty {
+                    bump(by_type, t, n);
+                }
+            });
+        }
+        let w = &mut self.warnings;
+        for warning in &res.warnings {
+            w.total += 1;
+            *w.by_kind.entry(warning.kind.as_str()).or_default() += 1;
+            let ty = warning.event_type.as_deref().unwrap_or(NO_EVENT_TYPE);
+            bump(&mut w.by_event_type, ty, 1);
+        }
+    }
+}
+
+/// Adds `n` to `key`'s count, copying the key only the first time.
+fn bump(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
+    match map.get_mut(key) {
+        Some(c) => *c += n,
+        None => {
+            map.insert(key.to_string(), n);
+        }
+    }
+}
+
+/// One `--warnings` record: the warning and its source.
+#[derive(serde::Serialize)]
+struct WarningRecord<'a> {
+    source: &'a str,
+    #[serde(flatten)]
+    warning: &'a crate::lint::Warning,
 }
 
 impl Tally {
@@ -150,6 +246,16 @@ impl Writer {
         if let Some(r) = &mut to.rejects {
             r.write_all(&res.rejects)?;
         }
+        if let Some(w) = &mut to.warnings {
+            for warning in &res.warnings {
+                let rec = WarningRecord {
+                    source: name,
+                    warning,
+                };
+                serde_json::to_writer(&mut *w, &rec).map_err(io::Error::other)?;
+                w.write_all(b"\n")?;
+            }
+        }
         let tally = &mut self.tally;
         if let Some(m) = &mut to.messages {
             for n in &res.notes {
@@ -171,6 +277,7 @@ impl Writer {
                 .per_source
                 .resize_with(source + 1, SourceTotals::default);
         }
+        tally.add_types(source, res);
         let ps = &mut tally.per_source[source];
         ps.counts.add(&res.counts);
         for (class, n) in &res.by_reason {
@@ -189,11 +296,7 @@ impl Writer {
             return Ok(());
         };
         let ps = &mut self.tally.per_source[chunk.source];
-        ps.compression = end.compression.map(|c| match c {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
-        });
+        ps.compression = end.compression.map(Compression::name);
         ps.size = end.size;
         ps.error = end.failure.clone();
         self.tally.failed_sources += u64::from(end.failure.is_some());
@@ -207,6 +310,9 @@ impl Targets<'_> {
         if let Some(r) = &mut self.rejects {
             r.flush()?;
         }
+        if let Some(w) = &mut self.warnings {
+            w.flush()?;
+        }
         Ok(())
     }
 }
@@ -219,6 +325,20 @@ pub fn process_chunk(
     sc: &mut Scratch,
     out: &mut ChunkOutput,
 ) {
+    process_chunk_parts(t, chunk, source, sc, out, &mut |_| {});
+}
+
+/// [`process_chunk`], calling `spill` between lines and between envelope
+/// elements (see [`Transformer::process_line_parts`]): where the caller may
+/// hand `out`'s results on and clear it.
+pub fn process_chunk_parts(
+    t: &Transformer,
+    chunk: &Chunk,
+    source: &str,
+    sc: &mut Scratch,
+    out: &mut ChunkOutput,
+    spill: &mut dyn FnMut(&mut ChunkOutput),
+) {
     out.clear();
     if let Some(total) = chunk.too_long {
         t.reject_too_long(&chunk.data, source, chunk.first_line, total, out);
@@ -226,8 +346,111 @@ pub fn process_chunk(
     }
     out.counts.bytes_in = chunk.data.len() as u64;
     for (n, line) in (chunk.first_line..).zip(framing::lines(&chunk.data)) {
-        t.process_line(line, source, n, sc, out);
+        t.process_line_parts(line, source, n, sc, out, spill);
+        spill(out);
     }
+}
+
+/// Whether results have grown to a part worth handing on.
+fn part_full(out: &ChunkOutput, limit: usize) -> bool {
+    out.events.len() + out.rejects.len() >= limit
+}
+
+/// Whether a recycled result buffer is small enough to keep in the pool.
+fn keep_output(out: &ChunkOutput, limit: usize) -> bool {
+    out.events.capacity() + out.rejects.capacity() <= 4 * limit
+}
+
+/// The bytes of chunk buffers readers hold ahead of the writer. The reader
+/// of the source the sequencer is on never waits (so the run always moves);
+/// others wait while the budget is spent.
+struct Budget {
+    limit: usize,
+    /// (bytes held, the source the sequencer is on)
+    state: Mutex<(usize, usize)>,
+    changed: Condvar,
+}
+
+impl Budget {
+    fn new(limit: usize) -> Budget {
+        Budget {
+            limit,
+            state: Mutex::new((0, 0)),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Takes `n` bytes for a chunk of `source`; false when the run stops.
+    fn take(&self, source: usize, n: usize, stop: &AtomicBool) -> bool {
+        let mut st = self.state.lock().expect("budget lock");
+        while source != st.1 && st.0 > 0 && st.0 + n > self.limit {
+            if stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            st = self
+                .changed
+                .wait_timeout(st, std::time::Duration::from_millis(50))
+                .expect("budget lock")
+                .0;
+        }
+        st.0 += n;
+        true
+    }
+
+    fn give_back(&self, n: usize) {
+        if n > 0 {
+            let mut st = self.state.lock().expect("budget lock");
+            st.0 = st.0.saturating_sub(n);
+            self.changed.notify_all();
+        }
+    }
+
+    /// The sequencer has moved on to `source`.
+    fn now_on(&self, source: usize) {
+        self.state.lock().expect("budget lock").1 = source;
+        self.changed.notify_all();
+    }
+}
+
+/// The queues of the sources being read, from their readers to the
+/// sequencer: as many as there are readers, however many sources.
+#[derive(Default)]
+struct Handoff {
+    queues: Mutex<std::collections::HashMap<usize, Receiver<Chunk>>>,
+    added: Condvar,
+}
+
+impl Handoff {
+    fn put(&self, source: usize, rx: Receiver<Chunk>) {
+        self.queues.lock().expect("handoff lock").insert(source, rx);
+        self.added.notify_all();
+    }
+
+    /// The queue of `source`, once its reader has started; `None` when the
+    /// run stops first.
+    fn take(&self, source: usize, stop: &AtomicBool) -> Option<Receiver<Chunk>> {
+        let mut q = self.queues.lock().expect("handoff lock");
+        loop {
+            if let Some(rx) = q.remove(&source) {
+                return Some(rx);
+            }
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            q = self
+                .added
+                .wait_timeout(q, std::time::Duration::from_millis(50))
+                .expect("handoff lock")
+                .0;
+        }
+    }
+}
+
+/// What a worker hands the writer for one chunk: parts of its results, then
+/// the chunk back with the rest.
+enum Part {
+    More(usize, ChunkOutput),
+    Last(Chunk, ChunkOutput),
 }
 
 /// Runs the whole pipeline over `sources`, writing in order to `to`.
@@ -240,11 +463,17 @@ pub fn run(
     read_bytes: &Arc<AtomicU64>,
 ) -> io::Result<()> {
     let names: Arc<[Arc<str>]> = sources.iter().map(|s| s.name.clone()).collect();
-    // Every source gets a row in the per-source totals, read or not.
-    writer.tally.per_source = names
+    // Exact names of sources whose path is not UTF-8, for reject records.
+    let exact: Arc<[Option<Arc<str>>]> = sources
         .iter()
-        .map(|n| SourceTotals {
-            source: n.to_string(),
+        .map(|s| s.name_base64().map(Arc::from))
+        .collect();
+    // Every source gets a row in the per-source totals, read or not.
+    writer.tally.per_source = sources
+        .iter()
+        .map(|s| SourceTotals {
+            source: s.name.to_string(),
+            source_base64: s.name_base64(),
             ..SourceTotals::default()
         })
         .collect();
@@ -259,8 +488,13 @@ pub fn run(
         )
     };
     let keep = |buf: &Vec<u8>| buf.capacity() <= 4 * settings.chunk_size;
+    let limit = part_limit(settings);
 
-    let mut finish = |writer: &mut Writer, chunk: &Chunk, out: &ChunkOutput| -> io::Result<()> {
+    let finish = |writer: &mut Writer,
+                  to: &mut Targets<'_>,
+                  chunk: &Chunk,
+                  out: &ChunkOutput|
+     -> io::Result<()> {
         writer.write(to, chunk.source, &names[chunk.source], out)?;
         writer.end_source(to, chunk)
     };
@@ -276,11 +510,34 @@ pub fn run(
                     Some(c) => c,
                     None => r.end_marker(),
                 };
-                process_chunk(t, &chunk, &names[chunk.source], &mut sc, &mut out);
-                finish(writer, &chunk, &out)?;
+                out.source_base64.clone_from(&exact[chunk.source]);
+                let mut failed = None;
+                let mut spill = |o: &mut ChunkOutput| {
+                    if failed.is_none() && part_full(o, limit) {
+                        failed = writer
+                            .write(to, chunk.source, &names[chunk.source], o)
+                            .err();
+                        o.clear();
+                    }
+                };
+                process_chunk_parts(
+                    t,
+                    &chunk,
+                    &names[chunk.source],
+                    &mut sc,
+                    &mut out,
+                    &mut spill,
+                );
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+                finish(writer, to, &chunk, &out)?;
                 let done = chunk.end.is_some();
                 if keep(&chunk.data) {
                     buf = chunk.data;
+                }
+                if !keep_output(&out, limit) {
+                    out = ChunkOutput::default();
                 }
                 if done {
                     break;
@@ -290,17 +547,19 @@ pub fn run(
         return Ok(());
     }
 
-    type Done = (Chunk, ChunkOutput);
-    let (work_tx, work_rx) = bounded::<(Chunk, Sender<Done>)>(settings.in_flight);
-    let (order_tx, order_rx) = bounded::<Receiver<Done>>(settings.in_flight);
+    let (work_tx, work_rx) = bounded::<(Chunk, Sender<Part>)>(settings.in_flight);
+    let (order_tx, order_rx) = bounded::<Receiver<Part>>(settings.in_flight);
     let (buf_tx, buf_rx) = unbounded::<Vec<u8>>();
     let (res_tx, res_rx) = unbounded::<ChunkOutput>();
-    // One small queue per source; readers take sources in order, so the
-    // sequencer always waits on a source that a reader is working on.
-    let per_source: Vec<(Sender<Chunk>, Receiver<Chunk>)> =
-        (0..sources.len()).map(|_| bounded(2)).collect();
+    // One small queue per source being read, handed to the sequencer;
+    // readers take sources in order, so the sequencer always waits on a
+    // source that a reader is working on.
+    let handoff = Handoff::default();
     let next_source = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
+    let budget = Budget::new(settings.read_ahead());
+    // Only chunks read ahead by several readers are charged to the budget.
+    let charged = |c: &Chunk| c.data.capacity();
 
     // Hands one chunk to the workers and its result slot to the writer, in
     // order; false once the writer has gone.
@@ -329,17 +588,22 @@ pub fn run(
             });
         } else {
             for _ in 0..readers {
-                let (per_source, next_source, buf_rx, stop) =
-                    (&per_source, &next_source, buf_rx.clone(), &stop);
+                let (handoff, next_source, buf_rx, stop, budget) =
+                    (&handoff, &next_source, buf_rx.clone(), &stop, &budget);
                 let open = &open;
                 s.spawn(move || loop {
                     let i = next_source.fetch_add(1, Ordering::Relaxed);
-                    let Some((tx, _)) = per_source.get(i) else {
+                    if i >= sources.len() {
                         break;
-                    };
+                    }
+                    let (tx, rx) = bounded(2);
+                    handoff.put(i, rx);
+                    let tx = &tx;
                     let mut r = open(i);
                     while let Some(chunk) = r.next_chunk(buf_rx.try_recv().unwrap_or_default()) {
-                        if !send_unless_stopped(tx, chunk, stop) {
+                        if !budget.take(i, charged(&chunk), stop)
+                            || !send_unless_stopped(tx, chunk, stop)
+                        {
                             return;
                         }
                     }
@@ -349,9 +613,13 @@ pub fn run(
                 });
             }
             // The sequencer: sources in order, each to its end marker.
-            let per_source = &per_source;
+            let (handoff, budget, stop) = (&handoff, &budget, &stop);
             s.spawn(move || {
-                for (_, rx) in per_source {
+                for i in 0..sources.len() {
+                    let Some(rx) = handoff.take(i, stop) else {
+                        return;
+                    };
+                    budget.now_on(i);
                     for chunk in rx {
                         let end = chunk.end.is_some();
                         if !forward(chunk) {
@@ -367,29 +635,57 @@ pub fn run(
         for _ in 0..settings.threads {
             let work_rx = work_rx.clone();
             let res_rx = res_rx.clone();
-            let names = names.clone();
+            let (names, exact) = (names.clone(), exact.clone());
             s.spawn(move || {
                 let mut sc = Scratch::default();
                 for (chunk, done) in work_rx {
                     let mut out = res_rx.try_recv().unwrap_or_default();
-                    process_chunk(t, &chunk, &names[chunk.source], &mut sc, &mut out);
+                    let source = chunk.source;
+                    out.source_base64.clone_from(&exact[source]);
                     // The writer may have gone (an error); nothing to do then.
-                    let _ = done.send((chunk, out));
+                    let mut spill = |o: &mut ChunkOutput| {
+                        if part_full(o, limit) {
+                            let mut fresh = res_rx.try_recv().unwrap_or_default();
+                            fresh.clear();
+                            fresh.source_base64.clone_from(&o.source_base64);
+                            let part = std::mem::replace(o, fresh);
+                            let _ = done.send(Part::More(source, part));
+                        }
+                    };
+                    process_chunk_parts(t, &chunk, &names[source], &mut sc, &mut out, &mut spill);
+                    let _ = done.send(Part::Last(chunk, out));
                 }
             });
         }
         drop(work_rx);
 
         let written: io::Result<()> = (|| {
+            let lost = || io::Error::other("a worker thread stopped unexpectedly");
             for rx in &order_rx {
-                let (chunk, out) = rx
-                    .recv()
-                    .map_err(|_| io::Error::other("a worker thread stopped unexpectedly"))?;
-                finish(writer, &chunk, &out)?;
-                if keep(&chunk.data) {
-                    let _ = buf_tx.send(chunk.data);
+                loop {
+                    let out = match rx.recv().map_err(|_| lost())? {
+                        Part::More(source, out) => {
+                            writer.write(to, source, &names[source], &out)?;
+                            out
+                        }
+                        Part::Last(chunk, out) => {
+                            finish(writer, to, &chunk, &out)?;
+                            if readers > 1 {
+                                budget.give_back(charged(&chunk));
+                            }
+                            if keep(&chunk.data) {
+                                let _ = buf_tx.send(chunk.data);
+                            }
+                            if keep_output(&out, limit) {
+                                let _ = res_tx.send(out);
+                            }
+                            break;
+                        }
+                    };
+                    if keep_output(&out, limit) {
+                        let _ = res_tx.send(out);
+                    }
                 }
-                let _ = res_tx.send(out);
             }
             Ok(())
         })();

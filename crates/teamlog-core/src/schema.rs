@@ -18,10 +18,12 @@ pub const MAX_FIELDS_PER_OBJECT: usize = 256;
 /// A schema file could not be used. The message names the file, where, and what.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
-    #[error("{origin}: {source}")]
+    /// Not a `source` of the error: its text is already in the message, and
+    /// a chain printer would say it twice.
+    #[error("{origin}: {error}")]
     Yaml {
         origin: String,
-        source: serde_norway::Error,
+        error: serde_norway::Error,
     },
     #[error("{origin}: field {path}: {problem}")]
     Field {
@@ -33,13 +35,46 @@ pub enum SchemaError {
     Schema { origin: String, problem: String },
 }
 
+// The YAML as written. Every struct denies unknown keys, so that a typo
+// (`indicator:`) is an error naming its line, not a key silently ignored;
+// [`unknown_key`] turns serde's message into one that offers the nearest key.
+
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SchemaFile {
     schema: String,
     #[serde(default)]
     version: u64,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    #[serde(default, rename = "referenceURL")]
+    #[allow(dead_code)]
+    reference_url: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    field_discovery_enabled: Option<bool>,
+    #[serde(default)]
+    parser: Option<ParserSpec>,
     fields: Vec<FieldSpec>,
+}
+
+/// `parser:`: teamlog reads JSON lines, so only `native` (Panther's built-in
+/// JSON parser, as the embedded schema names it) is accepted.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParserSpec {
+    #[serde(default)]
+    #[allow(dead_code)]
+    native: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    csv: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    fastmatch: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    regex: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    script: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -60,12 +95,15 @@ enum TypeName {
 /// A field (or an array's `element`, which has no name). One struct for both,
 /// because `#[serde(flatten)]` would lose the line numbers in YAML errors.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FieldSpec {
     #[serde(default)]
     name: String,
     #[serde(default)]
     required: bool,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
     #[serde(rename = "type")]
     ty: TypeName,
     #[serde(default)]
@@ -75,9 +113,86 @@ struct FieldSpec {
     #[serde(default)]
     time_format: Option<TimeFormat>,
     #[serde(default)]
+    time_formats: Option<Vec<TimeFormat>>,
+    #[serde(default)]
     is_event_time: bool,
+    #[serde(default, rename = "isEmbeddedJSON")]
+    is_embedded_json: bool,
     #[serde(default)]
     indicators: Vec<IndicatorKind>,
+    #[serde(default)]
+    validate: Option<ValidateSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidateSpec {
+    #[serde(default)]
+    allow: Option<Vec<String>>,
+    #[serde(default)]
+    deny: Option<Vec<String>>,
+}
+
+/// Schema keys of Panther's that teamlog knows but does not implement: an
+/// error says so rather than offering a near miss.
+const UNSUPPORTED_KEYS: [&str; 6] = ["copy", "rename", "concat", "split", "mask", "definitions"];
+
+/// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" into a
+/// message that offers the nearest known key, or `None` for other errors.
+fn unknown_key(e: &serde_norway::Error) -> Option<String> {
+    let msg = e.to_string();
+    let at = msg.find("unknown field `")?;
+    let rest = &msg[at + "unknown field `".len()..];
+    let key = &rest[..rest.find('`')?];
+    let known: Vec<&str> = rest[key.len() + 1..]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .collect();
+    let line = e
+        .location()
+        .map(|l| format!("line {} column {}: ", l.line(), l.column()))
+        .unwrap_or_default();
+    if UNSUPPORTED_KEYS.contains(&key) {
+        return Some(format!(
+            "{line}`{key}` is a Panther schema key that teamlog does not support; \
+             see docs/schema.md for the keys it does"
+        ));
+    }
+    Some(match nearest(key, &known) {
+        Some(best) => format!("{line}unknown key `{key}`; did you mean `{best}`?"),
+        None => format!(
+            "{line}unknown key `{key}`; the keys allowed here are {}",
+            known.join(", ")
+        ),
+    })
+}
+
+/// The known key closest to `key` by edit distance (case-insensitive), if
+/// it is close enough to be a likely typo.
+fn nearest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    let lower = key.to_ascii_lowercase();
+    let (best, d) = known
+        .iter()
+        .map(|k| (*k, edit_distance(&lower, &k.to_ascii_lowercase())))
+        .min_by_key(|&(_, d)| d)?;
+    (d <= (key.chars().count() / 3).max(2)).then_some(best)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// The integer width a schema declares.
@@ -95,7 +210,8 @@ pub enum FieldType {
     Boolean,
     Int(IntWidth),
     Float,
-    Timestamp(TimeFormat),
+    /// The formats tried in order (`timeFormats`, or the one `timeFormat`).
+    Timestamp(Box<[TimeFormat]>),
     Json,
     Object(ObjectPlan),
     Array(Box<ValuePlan>),
@@ -105,9 +221,35 @@ pub enum FieldType {
 #[derive(Debug)]
 pub struct ValuePlan {
     pub ty: FieldType,
+    /// For an array, the kinds apply to its elements (they are moved there).
     pub indicators: Vec<IndicatorKind>,
     /// Rank among `isEventTime` fields in schema order (0 is the first).
     pub event_time_rank: Option<u16>,
+    /// `validate:` on a string: the values allowed or denied.
+    pub validate: Option<Box<Validate>>,
+    /// `isEmbeddedJSON`: a string holding JSON is read as that JSON.
+    pub embedded_json: bool,
+}
+
+/// A string field's `validate:` lists, compared with the unescaped value.
+#[derive(Debug, Default)]
+pub struct Validate {
+    /// When set, the value must be one of these.
+    pub allow: Option<Vec<String>>,
+    /// The value must be none of these.
+    pub deny: Vec<String>,
+}
+
+impl Validate {
+    /// `None` when `v` passes, else which list refused it (`allow` or `deny`).
+    pub fn refuses(&self, v: &str) -> Option<&'static str> {
+        if let Some(allow) = &self.allow {
+            if !allow.iter().any(|a| a == v) {
+                return Some("allow");
+            }
+        }
+        self.deny.iter().any(|d| d == v).then_some("deny")
+    }
 }
 
 /// A declared field of an object.
@@ -284,6 +426,16 @@ impl Compiler<'_> {
     }
 
     fn value(&mut self, spec: FieldSpec, path: &str) -> Result<ValuePlan, SchemaError> {
+        let is_timestamp = matches!(spec.ty, TypeName::Timestamp);
+        if !is_timestamp && (spec.time_format.is_some() || spec.time_formats.is_some()) {
+            return Err(self.err(path, "timeFormat(s) is only allowed on timestamps"));
+        }
+        if spec.fields.is_some() && !matches!(spec.ty, TypeName::Object) {
+            return Err(self.err(path, "`fields:` is only allowed on type object"));
+        }
+        if spec.element.is_some() && !matches!(spec.ty, TypeName::Array) {
+            return Err(self.err(path, "`element:` is only allowed on type array"));
+        }
         let ty = match spec.ty {
             TypeName::String => FieldType::String,
             TypeName::Boolean => FieldType::Boolean,
@@ -292,10 +444,28 @@ impl Compiler<'_> {
             TypeName::Bigint => FieldType::Int(IntWidth::I64),
             TypeName::Float => FieldType::Float,
             TypeName::Json => FieldType::Json,
-            TypeName::Timestamp => FieldType::Timestamp(
-                spec.time_format
-                    .ok_or_else(|| self.err(path, "type timestamp needs a timeFormat"))?,
-            ),
+            TypeName::Timestamp => {
+                let formats = match (spec.time_format, spec.time_formats) {
+                    (Some(_), Some(_)) => {
+                        return Err(self.err(
+                            path,
+                            "has both timeFormat and timeFormats; keep one (timeFormats is a list tried in order)",
+                        ))
+                    }
+                    (Some(f), None) => vec![f],
+                    (None, Some(list)) if list.is_empty() => {
+                        return Err(self.err(path, "timeFormats is empty"))
+                    }
+                    (None, Some(list)) => list,
+                    (None, None) => {
+                        return Err(self.err(
+                            path,
+                            "type timestamp needs a timeFormat (or a timeFormats list), e.g. `timeFormat: rfc3339`",
+                        ))
+                    }
+                };
+                FieldType::Timestamp(formats.into_boxed_slice())
+            }
             TypeName::Object => {
                 let fields = spec
                     .fields
@@ -306,10 +476,18 @@ impl Compiler<'_> {
                 let element = spec
                     .element
                     .ok_or_else(|| self.err(path, "type array needs an `element:`"))?;
-                FieldType::Array(Box::new(self.value(*element, &format!("{path}[]"))?))
+                let mut elem = self.value(*element, &format!("{path}[]"))?;
+                // Indicators on an array are its string elements' indicators.
+                if !spec.indicators.is_empty() && !push_indicators(&mut elem, &spec.indicators) {
+                    return Err(self.err(
+                        path,
+                        "indicators on an array apply to its elements, which must be strings or integers",
+                    ));
+                }
+                FieldType::Array(Box::new(elem))
             }
         };
-        if spec.is_event_time && !matches!(ty, FieldType::Timestamp(_)) {
+        if spec.is_event_time && !is_timestamp {
             return Err(self.err(path, "isEventTime is only allowed on timestamps"));
         }
         if !spec.indicators.is_empty()
@@ -320,16 +498,72 @@ impl Compiler<'_> {
         {
             return Err(self.err(path, "indicators are only allowed on string fields"));
         }
+        if spec.is_embedded_json
+            && !matches!(
+                ty,
+                FieldType::Object(_) | FieldType::Array(_) | FieldType::Json
+            )
+        {
+            return Err(self.err(
+                path,
+                "isEmbeddedJSON is only allowed on types object, array and json",
+            ));
+        }
+        let validate = match spec.validate {
+            None => None,
+            Some(_) if !matches!(ty, FieldType::String) => {
+                return Err(self.err(path, "validate is only allowed on string fields"))
+            }
+            Some(ValidateSpec { allow, deny }) => {
+                if allow.as_ref().is_some_and(Vec::is_empty) {
+                    return Err(self.err(
+                        path,
+                        "validate: allow is empty, so no value could pass; remove it or list the values",
+                    ));
+                }
+                if allow.is_none() && deny.as_ref().is_none_or(Vec::is_empty) {
+                    return Err(self.err(path, "validate needs an `allow:` or a `deny:` list"));
+                }
+                Some(Box::new(Validate {
+                    allow,
+                    deny: deny.unwrap_or_default(),
+                }))
+            }
+        };
         self.kinds.extend(spec.indicators.iter().copied());
+        let indicators = if matches!(ty, FieldType::Array(_)) {
+            Vec::new()
+        } else {
+            spec.indicators
+        };
         let event_time_rank = spec.is_event_time.then(|| {
             self.event_times += 1;
             self.event_times - 1
         });
         Ok(ValuePlan {
             ty,
-            indicators: spec.indicators,
+            indicators,
             event_time_rank,
+            validate,
+            embedded_json: spec.is_embedded_json,
         })
+    }
+}
+
+/// Adds `kinds` to the scalar elements of an array (through nested arrays);
+/// `false` when the elements are not strings or integers.
+fn push_indicators(v: &mut ValuePlan, kinds: &[IndicatorKind]) -> bool {
+    match &mut v.ty {
+        FieldType::String | FieldType::Int(_) => {
+            for k in kinds {
+                if !v.indicators.contains(k) {
+                    v.indicators.push(*k);
+                }
+            }
+            true
+        }
+        FieldType::Array(inner) => push_indicators(inner, kinds),
+        _ => false,
     }
 }
 
@@ -343,10 +577,32 @@ impl Plan {
     /// Compiles schema YAML; `origin` names it in errors (a file path).
     pub fn from_yaml(text: &str, origin: &str) -> Result<Plan, SchemaError> {
         let file: SchemaFile =
-            serde_norway::from_str(text).map_err(|source| SchemaError::Yaml {
-                origin: origin.to_string(),
-                source,
+            serde_norway::from_str(text).map_err(|source| match unknown_key(&source) {
+                Some(problem) => SchemaError::Schema {
+                    origin: origin.to_string(),
+                    problem,
+                },
+                None => SchemaError::Yaml {
+                    origin: origin.to_string(),
+                    error: source,
+                },
             })?;
+        if let Some(p) = &file.parser {
+            let other = [
+                ("csv", p.csv.is_some()),
+                ("fastmatch", p.fastmatch.is_some()),
+                ("regex", p.regex.is_some()),
+                ("script", p.script.is_some()),
+            ];
+            if let Some((name, _)) = other.iter().find(|(_, set)| *set) {
+                return Err(SchemaError::Schema {
+                    origin: origin.to_string(),
+                    problem: format!(
+                        "parser `{name}` is not supported: teamlog reads JSON lines (`parser: native`, or no parser)"
+                    ),
+                });
+            }
+        }
         if file.schema.trim().is_empty() {
             return Err(SchemaError::Schema {
                 origin: origin.to_string(),
@@ -367,7 +623,7 @@ impl Plan {
         let root = c.object(file.fields, "")?;
         let mut buckets: Vec<Bucket> = Bucket::ALL
             .into_iter()
-            .filter(|b| c.kinds.iter().any(|k| kind_buckets(*k).contains(b)))
+            .filter(|b| c.kinds.iter().any(|k| k.buckets().contains(b)))
             .collect();
         buckets.dedup();
         Ok(Plan {
@@ -389,25 +645,6 @@ impl Plan {
             problem: format!("cannot read schema file: {e}"),
         })?;
         Plan::from_yaml(&text, &origin)
-    }
-}
-
-fn kind_buckets(k: IndicatorKind) -> &'static [Bucket] {
-    match k {
-        IndicatorKind::Ip => &[Bucket::IpAddresses],
-        IndicatorKind::Email => &[Bucket::Emails],
-        IndicatorKind::Username => &[Bucket::Usernames],
-        IndicatorKind::Domain => &[Bucket::DomainNames],
-        IndicatorKind::Hostname => &[Bucket::IpAddresses, Bucket::DomainNames],
-        IndicatorKind::Mac => &[Bucket::MacAddresses],
-        IndicatorKind::Md5 => &[Bucket::Md5Hashes],
-        IndicatorKind::Sha1 => &[Bucket::Sha1Hashes],
-        IndicatorKind::Sha256 => &[Bucket::Sha256Hashes],
-        IndicatorKind::TraceId => &[Bucket::TraceIds],
-        IndicatorKind::AwsArn => &[Bucket::AwsArns],
-        IndicatorKind::AwsAccountId => &[Bucket::AwsAccountIds],
-        IndicatorKind::AwsInstanceId => &[Bucket::AwsInstanceIds],
-        IndicatorKind::AwsTag => &[Bucket::AwsTags],
     }
 }
 
@@ -507,7 +744,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert_eq!(e, "s.yml: field t: type timestamp needs a timeFormat");
+        assert_eq!(
+            e,
+            "s.yml: field t: type timestamp needs a timeFormat (or a timeFormats list), e.g. `timeFormat: rfc3339`"
+        );
 
         let e = Plan::from_yaml(
             "schema: X\nfields:\n  - name: a\n    type: string\n    indicators: [ipp]\n",

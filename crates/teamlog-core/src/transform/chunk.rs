@@ -1,6 +1,8 @@
 //! The chunk contract: what transforming one chunk of lines produces (events,
-//! reject records, notes, counts). The pipeline's writer, the reports and
+//! reject records, notes, counts, events by type, catalogue warnings). The pipeline's writer, the reports and
 //! `pull --normalize` all read it.
+
+use crate::lint::{TypeCounts, Warning};
 
 /// Counters of one chunk (or a whole run, once merged).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -51,6 +53,13 @@ pub struct ChunkOutput {
     /// Rejects counted by reason class.
     pub by_reason: Vec<(String, u64)>,
     pub counts: Counts,
+    /// Set by the caller: the source's exact name in base64 when it is not
+    /// UTF-8, for the reject records (kept by [`ChunkOutput::clear`]).
+    pub source_base64: Option<std::sync::Arc<str>>,
+    /// Written events by category and event type (when the schema has them).
+    pub by_type: TypeCounts,
+    /// Catalogue warnings about written events (with `lint`), in input order.
+    pub warnings: Vec<Warning>,
 }
 
 impl ChunkOutput {
@@ -61,5 +70,7 @@ impl ChunkOutput {
         self.notes.clear();
         self.by_reason.clear();
         self.counts = Counts::default();
+        self.by_type.clear();
+        self.warnings.clear();
     }
 }

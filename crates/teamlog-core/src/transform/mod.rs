@@ -19,8 +19,10 @@ mod reasons;
 mod scalar;
 mod seeds;
 
-use crate::indicators::Collector;
+use crate::deep::DeepScratch;
+use crate::indicators::{Bucket, Collector};
 use crate::json::{quote_value, write_hex, write_json_str};
+use crate::lint::{Captured, Roles};
 use crate::rowid::content_row_id;
 use crate::schema::{FieldType, IntWidth, ObjectPlan, Plan, ValuePlan};
 use crate::timestamp::{self, TimeFormat, Timestamp};
@@ -62,6 +64,10 @@ pub struct TransformOptions {
     /// Reject timestamps outside Parquet's TIMESTAMP(NANOS)
     /// ([`crate::timestamp::check_nanos_range`]), for a columnar sink.
     pub nanos_range: bool,
+    /// Also collect indicators found inside `json` fields ([`crate::deep`]).
+    pub deep_indicators: bool,
+    /// Check each valid event against the catalogue ([`crate::lint`]).
+    pub lint: bool,
 }
 
 /// Reusable per-worker buffers; cleared per event, never shrunk.
@@ -75,6 +81,11 @@ pub struct Scratch {
     error: Option<Invalid>,
     /// [`TransformOptions::nanos_range`], for the scalar checks.
     nanos_range: bool,
+    /// This run's `deep_indicators` and [`Roles`], set per event.
+    deep: bool,
+    roles: Roles,
+    captured: Captured,
+    deep_scratch: DeepScratch,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -91,6 +102,15 @@ impl Scratch {
         self.indicators.clear();
         self.event_time = None;
         self.error = None;
+        self.captured.clear();
+    }
+
+    /// Keeps a string value the lint or the type counts watch.
+    #[inline]
+    fn capture(&mut self, v: &ValuePlan, s: &str) {
+        if self.roles.any_string() {
+            self.captured.string(&self.roles, v, s);
+        }
     }
 
     /// Records a validation failure and returns the opaque serde error that
@@ -121,6 +141,7 @@ pub struct Transformer {
     /// `","p_parse_time":"…","p_schema_version":N` plus source id and label.
     tail: Vec<u8>,
     parse_time: Vec<u8>,
+    roles: Roles,
 }
 
 enum Outcome<'de> {
@@ -129,7 +150,17 @@ enum Outcome<'de> {
 }
 
 impl Transformer {
-    pub fn new(plan: Plan, opts: TransformOptions) -> Transformer {
+    pub fn new(mut plan: Plan, opts: TransformOptions) -> Transformer {
+        if opts.deep_indicators {
+            // What the deep rules can fill joins the columns the schema can.
+            for b in [Bucket::IpAddresses, Bucket::Emails, Bucket::Usernames] {
+                if !plan.buckets.contains(&b) {
+                    plan.buckets.push(b);
+                }
+            }
+            plan.buckets.sort();
+        }
+        let roles = Roles::find(&plan, opts.lint);
         let mut head = b",\"p_log_type\":".to_vec();
         write_json_str(&mut head, &plan.name);
         head.extend_from_slice(b",\"p_row_id\":\"");
@@ -153,6 +184,7 @@ impl Transformer {
             head,
             tail,
             parse_time,
+            roles,
         }
     }
 
@@ -174,22 +206,42 @@ impl Transformer {
         sc: &mut Scratch,
         out: &mut ChunkOutput,
     ) {
+        self.process_line_parts(line, source, line_no, sc, out, &mut |_| {});
+    }
+
+    /// [`Transformer::process_line`], calling `spill` after each element of
+    /// an envelope, where `out` holds whole results: the caller may hand
+    /// what `out` holds on and clear it (every count is additive), so one
+    /// line of a million elements never holds a million results.
+    pub fn process_line_parts(
+        &self,
+        line: &[u8],
+        source: &str,
+        line_no: u64,
+        sc: &mut Scratch,
+        out: &mut ChunkOutput,
+        spill: &mut dyn FnMut(&mut ChunkOutput),
+    ) {
         out.counts.lines += 1;
-        if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
-            out.counts.blank += 1;
-            return;
-        }
         let at = |index| crate::json::Location {
             source,
+            source_base64: None,
             line: line_no,
             index,
         };
+        // The limit first, on every line: the reader cuts an over-long line
+        // short without seeing all of it, and the verdict must not depend
+        // on whether the line fitted in a chunk.
         if line.len() > self.opts.max_line_bytes {
             let inv = Invalid::new(InvalidKind::TooLong {
                 limit: self.opts.max_line_bytes,
             });
             let cut = &line[..line.len().min(crate::json::TRUNCATED_RAW_BYTES)];
             return self.reject(out, at(None), &inv, cut, true);
+        }
+        if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
+            out.counts.blank += 1;
+            return;
         }
         // SIMD validation: the scalar one in `std` was a tenth of the run time.
         let text = match simdutf8::compat::from_utf8(line) {
@@ -202,7 +254,10 @@ impl Transformer {
             }
         };
         match self.event(text, sc, true) {
-            Ok(Outcome::Event) => self.emit(sc, out, source),
+            Ok(Outcome::Event) => {
+                self.observe(sc, out, line_no, None);
+                self.emit(sc, out, source)
+            }
             Ok(Outcome::Envelope(events)) => {
                 out.counts.envelopes += 1;
                 // The array was validated when it was skipped; this cannot fail.
@@ -210,11 +265,15 @@ impl Transformer {
                 out.counts.envelope_events += elems.len() as u64;
                 for (i, elem) in elems.into_iter().enumerate() {
                     match self.event(elem.get(), sc, false) {
-                        Ok(_) => self.emit(sc, out, source),
+                        Ok(_) => {
+                            self.observe(sc, out, line_no, Some(i));
+                            self.emit(sc, out, source)
+                        }
                         Err(inv) => {
                             self.reject(out, at(Some(i)), &inv, elem.get().as_bytes(), false)
                         }
                     }
+                    spill(out);
                 }
             }
             Err(inv) => self.reject(out, at(None), &inv, line, false),
@@ -237,6 +296,7 @@ impl Transformer {
         });
         let loc = crate::json::Location {
             source,
+            source_base64: None,
             line: line_no,
             index: None,
         };
@@ -256,6 +316,10 @@ impl Transformer {
         let reason = inv.to_string();
         if self.opts.keep_reject_records {
             let raw = if truncated { utf8_prefix(raw) } else { raw };
+            let loc = crate::json::Location {
+                source_base64: out.source_base64.as_deref(),
+                ..loc
+            };
             crate::json::write_reject_record(&mut out.rejects, loc, &reason, raw, truncated);
         }
         let class = inv.class();
@@ -272,6 +336,17 @@ impl Transformer {
         }
     }
 
+    /// Counts a valid event by type and, with `lint`, checks it.
+    fn observe(&self, sc: &Scratch, out: &mut ChunkOutput, line: u64, index: Option<usize>) {
+        let c = &sc.captured;
+        if c.event_type().is_some() || c.category().is_some() {
+            out.by_type.add(c.category(), c.event_type());
+        }
+        if self.opts.lint {
+            crate::lint::check(c, line, index, &mut out.warnings);
+        }
+    }
+
     /// Parses one event (or, at the top of a line, an envelope) into `sc.arena`.
     fn event<'de>(
         &self,
@@ -281,6 +356,8 @@ impl Transformer {
     ) -> Result<Outcome<'de>, Invalid> {
         sc.reset();
         sc.nanos_range = self.opts.nanos_range;
+        sc.deep = self.opts.deep_indicators;
+        sc.roles = self.roles;
         let mut de = serde_json::Deserializer::from_str(text);
         let seed = RootSeed {
             plan: &self.plan,

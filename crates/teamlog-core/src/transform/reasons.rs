@@ -1,6 +1,7 @@
 //! Reject reasons: what was wrong and where (the field path), displayed in
 //! reject records and on stderr, and classed without the value for `--stats`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Why a value or a line was rejected; displayed as the reject reason.
@@ -15,14 +16,36 @@ pub struct Invalid {
 pub(crate) enum InvalidKind {
     Missing,
     Duplicate,
-    Type { expected: &'static str, got: String },
-    Timestamp { expected: &'static str, got: String },
+    Type {
+        expected: &'static str,
+        got: String,
+    },
+    Timestamp {
+        expected: Cow<'static, str>,
+        got: String,
+    },
+    /// A string refused by the field's `validate:` list (`allow` or `deny`).
+    NotAllowed {
+        list: &'static str,
+        got: String,
+    },
+    /// An `isEmbeddedJSON` string that does not hold JSON.
+    Embedded(String),
+    /// An object with `events` (an array) and keys of an event besides.
+    AmbiguousEnvelope,
     Escape(String),
     NotAnObject(&'static str),
     ApiError,
-    Syntax { at: usize, msg: String },
-    Utf8 { at: usize },
-    TooLong { limit: usize },
+    Syntax {
+        at: usize,
+        msg: String,
+    },
+    Utf8 {
+        at: usize,
+    },
+    TooLong {
+        limit: usize,
+    },
 }
 
 impl Invalid {
@@ -57,6 +80,9 @@ impl Invalid {
             InvalidKind::Type { expected, .. } => format!("{p}: expected {expected}"),
             InvalidKind::Timestamp { .. } => format!("{p}: invalid timestamp"),
             InvalidKind::Escape(_) => format!("{p}: invalid string"),
+            InvalidKind::NotAllowed { list, .. } => format!("{p}: refused by validate {list}"),
+            InvalidKind::Embedded(_) => format!("{p}: invalid embedded JSON"),
+            InvalidKind::AmbiguousEnvelope => "ambiguous: API envelope keys and event keys".into(),
             InvalidKind::NotAnObject(_) => "not a JSON object".into(),
             InvalidKind::ApiError => "API error object, not an event".into(),
             InvalidKind::Syntax { .. } => "invalid JSON".into(),
@@ -77,6 +103,21 @@ impl fmt::Display for Invalid {
                 write!(f, "{p}: expected {expected}, got {got}")
             }
             InvalidKind::Escape(e) => write!(f, "{p}: {e}"),
+            InvalidKind::NotAllowed { list: "allow", got } => {
+                write!(f, "{p}: {got} is not in the field's validate allow list")
+            }
+            InvalidKind::NotAllowed { list, got } => {
+                write!(f, "{p}: {got} is in the field's validate {list} list")
+            }
+            InvalidKind::Embedded(e) => {
+                write!(f, "{p}: isEmbeddedJSON, but the string is not JSON: {e}")
+            }
+            InvalidKind::AmbiguousEnvelope => write!(
+                f,
+                "ambiguous object: it has an `events` array like an API response and \
+                 other keys like an event; an API response holds only events, cursor \
+                 and has_more"
+            ),
             InvalidKind::NotAnObject(got) => write!(
                 f,
                 "expected a JSON object (an event or an API response), got {got}"

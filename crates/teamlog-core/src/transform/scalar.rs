@@ -3,6 +3,7 @@
 //! output form, with its indicators collected.
 
 use super::*;
+use crate::schema::Validate;
 
 /// The JSON type of a raw value, for error messages.
 pub(super) fn type_name(raw: &str) -> String {
@@ -69,6 +70,23 @@ pub(super) fn string_content<'a, E: de::Error>(
         })
 }
 
+/// What a `json` field's raw text (validated by serde_json as it was read)
+/// adds: with `deep_indicators` the indicators inside it, and when the lint
+/// watches it, its top-level `.tag`.
+#[inline]
+fn json_field(raw: &str, v: &ValuePlan, sc: &mut Scratch) {
+    let details = Captured::is_details(&sc.roles, v);
+    if sc.deep {
+        let tag = crate::deep::scan(raw, &mut sc.indicators, &mut sc.deep_scratch, true);
+        if details {
+            sc.captured.details_tag(tag);
+        }
+    } else if details {
+        let tag = crate::deep::top_tag(raw, &mut sc.deep_scratch);
+        sc.captured.details_tag(tag);
+    }
+}
+
 /// Checks and writes a scalar (`string`, `boolean`, numbers, `timestamp`, `json`).
 pub(super) fn scalar<E: de::Error>(
     raw: &str,
@@ -80,10 +98,20 @@ pub(super) fn scalar<E: de::Error>(
         return Ok(Presence::Null);
     }
     match &v.ty {
-        FieldType::Json => sc.arena.extend_from_slice(raw.as_bytes()),
+        FieldType::Json if v.embedded_json && first == b'"' => {
+            embedded_json(raw, sc)?;
+            json_field(raw, v, sc);
+        }
+        FieldType::Json => {
+            sc.arena.extend_from_slice(raw.as_bytes());
+            json_field(raw, v, sc);
+        }
         FieldType::String => match first {
             b'"' => {
                 let s = string_content(raw, sc)?;
+                if let Some(rule) = &v.validate {
+                    validate(rule, &s, sc)?;
+                }
                 match &s {
                     Cow::Borrowed(_) => sc.arena.extend_from_slice(raw.as_bytes()),
                     Cow::Owned(o) => write_json_str(&mut sc.arena, o),
@@ -94,10 +122,14 @@ pub(super) fn scalar<E: de::Error>(
                         Cow::Owned(o) => sc.indicators.add(&v.indicators, o),
                     }
                 }
+                sc.capture(v, &s);
             }
             b'{' | b'[' => return Err(type_error(sc, "string", type_name(raw))),
             _ => {
                 // A number or boolean keeps its literal text (`1.50` stays "1.50").
+                if let Some(rule) = &v.validate {
+                    validate(rule, raw, sc)?;
+                }
                 sc.arena.push(b'"');
                 sc.arena.extend_from_slice(raw.as_bytes());
                 sc.arena.push(b'"');
@@ -155,43 +187,10 @@ pub(super) fn scalar<E: de::Error>(
                 return Err(type_error(sc, "number", type_name(raw)));
             }
         }
-        FieldType::Timestamp(format) => {
-            let ts = match format {
-                TimeFormat::Rfc3339 => {
-                    const LIKE: &str = "RFC 3339 like 2017-01-25T15:51:30Z";
-                    if first != b'"' {
-                        return Err(sc.fail(InvalidKind::Timestamp {
-                            expected: LIKE,
-                            got: type_name(raw),
-                        }));
-                    }
-                    let text = string_content(raw, sc)?;
-                    match timestamp::parse_rfc3339(&text) {
-                        Some(t) => t,
-                        None => {
-                            return Err(sc.fail(InvalidKind::Timestamp {
-                                expected: LIKE,
-                                got: quote_value(&text),
-                            }))
-                        }
-                    }
-                }
-                unix => {
-                    let text = if first == b'"' {
-                        string_content(raw, sc)?
-                    } else {
-                        Cow::Borrowed(raw)
-                    };
-                    match timestamp::parse_unix(&text, *unix) {
-                        Some(t) => t,
-                        None => {
-                            return Err(sc.fail(InvalidKind::Timestamp {
-                                expected: "a number of seconds since 1970",
-                                got: quote_value(&text),
-                            }))
-                        }
-                    }
-                }
+        FieldType::Timestamp(formats) => {
+            let ts = match &formats[..] {
+                [one] => one_timestamp(raw, *one, sc)?,
+                many => any_timestamp(raw, many, sc)?,
             };
             sc.arena.push(b'"');
             ts.write(&mut sc.arena);
@@ -200,7 +199,7 @@ pub(super) fn scalar<E: de::Error>(
                 if let Err(range) = timestamp::check_nanos_range(text) {
                     let got = quote_value(&String::from_utf8_lossy(text));
                     return Err(sc.fail(InvalidKind::Timestamp {
-                        expected: range,
+                        expected: Cow::Borrowed(range),
                         got,
                     }));
                 }
@@ -215,6 +214,128 @@ pub(super) fn scalar<E: de::Error>(
         FieldType::Object(_) | FieldType::Array(_) => unreachable!("handled by ValueSeed"),
     }
     Ok(Presence::Written)
+}
+
+/// A timestamp in its one `timeFormat`.
+fn one_timestamp<E: de::Error>(
+    raw: &str,
+    format: TimeFormat,
+    sc: &mut Scratch,
+) -> Result<Timestamp, E> {
+    let quoted = raw.as_bytes()[0] == b'"';
+    if format == TimeFormat::Rfc3339 && !quoted {
+        return Err(sc.fail(InvalidKind::Timestamp {
+            expected: Cow::Borrowed(format_like(format)),
+            got: type_name(raw),
+        }));
+    }
+    let text = if quoted {
+        string_content(raw, sc)?
+    } else {
+        Cow::Borrowed(raw)
+    };
+    match parse_as(format, &text, quoted) {
+        Some(t) => Ok(t),
+        None => Err(sc.fail(InvalidKind::Timestamp {
+            expected: Cow::Borrowed(format_like(format)),
+            got: quote_value(&text),
+        })),
+    }
+}
+
+/// A timestamp in the first of its `timeFormats` that reads it.
+#[cold]
+fn any_timestamp<E: de::Error>(
+    raw: &str,
+    formats: &[TimeFormat],
+    sc: &mut Scratch,
+) -> Result<Timestamp, E> {
+    let quoted = raw.as_bytes()[0] == b'"';
+    let text = if quoted {
+        string_content(raw, sc)?
+    } else {
+        Cow::Borrowed(raw)
+    };
+    if let Some(t) = formats.iter().find_map(|f| parse_as(*f, &text, quoted)) {
+        return Ok(t);
+    }
+    let names: Vec<&str> = formats.iter().map(|f| format_like(*f)).collect();
+    Err(sc.fail(InvalidKind::Timestamp {
+        expected: Cow::Owned(format!("one of its timeFormats ({})", names.join("; "))),
+        got: if quoted {
+            quote_value(&text)
+        } else {
+            type_name(raw)
+        },
+    }))
+}
+
+/// `text` read as `format`; RFC 3339 only from a JSON string.
+fn parse_as(format: TimeFormat, text: &str, quoted: bool) -> Option<Timestamp> {
+    match format {
+        TimeFormat::Rfc3339 => quoted.then(|| timestamp::parse_rfc3339(text)).flatten(),
+        unix => timestamp::parse_unix(text, unix),
+    }
+}
+
+/// What a format looks like, for reject reasons.
+fn format_like(format: TimeFormat) -> &'static str {
+    match format {
+        TimeFormat::Rfc3339 => "RFC 3339 like 2017-01-25T15:51:30Z",
+        TimeFormat::Unix => "a number of seconds since 1970",
+        TimeFormat::UnixMs => "a number of milliseconds since 1970",
+        TimeFormat::UnixUs => "a number of microseconds since 1970",
+        TimeFormat::UnixNs => "a number of nanoseconds since 1970",
+    }
+}
+
+/// Checks a string against its field's `validate:` lists.
+#[inline]
+pub(super) fn validate<E: de::Error>(rule: &Validate, v: &str, sc: &mut Scratch) -> Result<(), E> {
+    match rule.refuses(v) {
+        None => Ok(()),
+        Some(list) => Err(sc.fail(InvalidKind::NotAllowed {
+            list,
+            got: quote_value(v),
+        })),
+    }
+}
+
+/// A `json` field with `isEmbeddedJSON` given as a string: the JSON the
+/// string holds, checked and written without its insignificant white space
+/// (a raw newline in it would break the output line).
+#[cold]
+fn embedded_json<E: de::Error>(raw: &str, sc: &mut Scratch) -> Result<(), E> {
+    let text = string_content(raw, sc)?;
+    if let Err(e) = serde_json::from_str::<&RawValue>(&text) {
+        return Err(embedded_error(&e, sc));
+    }
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in text.as_bytes() {
+        if in_string {
+            in_string = escaped || b != b'"';
+            escaped = !escaped && b == b'\\';
+        } else if b == b'"' {
+            in_string = true;
+        } else if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        }
+        sc.arena.push(b);
+    }
+    Ok(())
+}
+
+/// The reject for an `isEmbeddedJSON` string that is not JSON.
+#[cold]
+pub(super) fn embedded_error<E: de::Error>(e: &serde_json::Error, sc: &mut Scratch) -> E {
+    let msg = e.to_string();
+    let msg = msg
+        .split(" at line ")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    sc.fail(InvalidKind::Embedded(msg))
 }
 
 #[cfg(test)]

@@ -98,6 +98,10 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
     let mut envelope: Option<&'de RawValue> = None;
     let mut events_seen = false;
     let mut api_error = false;
+    // At the top of a line: an undeclared key that no API envelope has (the
+    // declared ones are in `seen`), which with an `events` array makes the
+    // object ambiguous.
+    let mut other_keys = false;
 
     let mut hint = 0;
     while let Some(key) = map.next_key_seed(KeySeed { plan, hint })? {
@@ -157,7 +161,10 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
                     if raw.get().starts_with('[') {
                         envelope = Some(raw);
                     }
-                } else if level.root && (k == "error_summary" || k == "error") {
+                    continue;
+                }
+                other_keys |= level.root && k != "cursor" && k != "has_more";
+                if level.root && (k == "error_summary" || k == "error") {
                     api_error = true;
                     map.next_value::<IgnoredAny>()?;
                 } else if level.wire && plan.has_object_fields {
@@ -170,6 +177,12 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
     }
 
     if let Some(raw) = envelope {
+        // An envelope has no keys but `events`, `cursor` and `has_more`.
+        let event_field = (0..plan.fields.len())
+            .any(|i| seen.get(i) && !matches!(plan.fields[i].name.as_str(), "cursor" | "has_more"));
+        if other_keys || undeclared_tag.is_some() || event_field {
+            return Err(sc.fail(InvalidKind::AmbiguousEnvelope));
+        }
         sc.arena.truncate(start);
         sc.pieces.truncate(base);
         return Ok(Special::Envelope(raw));
@@ -182,17 +195,17 @@ pub(super) fn object_body<'de, A: MapAccess<'de>>(
     // is absent, so the undeclared keys are that member's fields.
     if !deferred.is_empty() {
         let member = {
-            let tag: Option<&str> = match (tag_piece, undeclared_tag) {
+            let tag: Option<Cow<'_, str>> = match (tag_piece, undeclared_tag) {
                 (Some(p), _) => {
                     let pc = sc.pieces[p];
                     let f = &plan.fields[pc.field as usize];
                     let v = &sc.arena[pc.start as usize + f.key_prefix.len()..pc.end as usize];
-                    std::str::from_utf8(v).ok().and_then(unquote)
+                    std::str::from_utf8(v).ok().and_then(tag_text)
                 }
-                (None, Some(raw)) => unquote(raw.get()),
+                (None, Some(raw)) => tag_text(raw.get()),
                 (None, None) => None,
             };
-            tag.and_then(|t| plan.lookup(t)).filter(|&j| {
+            tag.and_then(|t| plan.lookup(&t)).filter(|&j| {
                 !seen.get(j) && matches!(plan.fields[j].value.ty, FieldType::Object(_))
             })
         };
@@ -262,11 +275,14 @@ pub(super) fn finish_object(sc: &mut Scratch, start: usize, base: usize) {
     sc.pieces.truncate(base);
 }
 
-/// The content of a JSON string literal without escapes, else `None`.
-pub(super) fn unquote(s: &str) -> Option<&str> {
-    s.strip_prefix('"')?
-        .strip_suffix('"')
-        .filter(|c| !c.contains('\\'))
+/// A tag's value: the content of a JSON string literal, unescaped (so
+/// `"gr\u006fup"` names `group` as `"group"` does), else `None`.
+pub(super) fn tag_text(s: &str) -> Option<Cow<'_, str>> {
+    let inner = s.strip_prefix('"')?.strip_suffix('"')?;
+    if !has_backslash(inner.as_bytes()) {
+        return Some(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(s).ok().map(Cow::Owned)
 }
 
 /// The undeclared keys of an object, replayed as the fields of an inlined
@@ -449,16 +465,23 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Presence, E> {
+        if self.v.embedded_json {
+            return self.embedded(s);
+        }
         // Stone's compact union: "logins" means {".tag": "logins"}.
         if let FieldType::Object(plan) = &self.v.ty {
             if plan.compact_union && self.wire {
                 let f = &plan.fields[plan.tag_field.expect("compact unions have a tag")];
+                if let Some(rule) = &f.value.validate {
+                    validate(rule, s, self.sc)?;
+                }
                 let start = self.sc.arena.len();
                 self.sc.arena.extend_from_slice(&f.key_prefix);
                 write_json_str(&mut self.sc.arena, s);
                 if !f.value.indicators.is_empty() {
                     self.sc.indicators.add(&f.value.indicators, s);
                 }
+                self.sc.capture(&f.value, s);
                 self.sc.arena[start] = b'{';
                 self.sc.arena.push(b'}');
                 return Ok(Presence::Written);
@@ -485,6 +508,41 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
 }
 
 impl ValueSeed<'_, '_> {
+    /// An `isEmbeddedJSON` object or array given as a string: the string is
+    /// read as JSON against the same plan. It must hold an object or array
+    /// (not another string), so a value is unwrapped once, never in a loop.
+    #[cold]
+    fn embedded<E: de::Error>(self, s: &str) -> Result<Presence, E> {
+        let expected = match self.v.ty {
+            FieldType::Array(_) => "array",
+            _ => "object",
+        };
+        let opens = match self.v.ty {
+            FieldType::Array(_) => b'[',
+            _ => b'{',
+        };
+        let first = s
+            .bytes()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+        if first != Some(opens) {
+            let got = format!("a string holding {}", type_name(s.trim_start()));
+            return Err(type_error(self.sc, expected, got));
+        }
+        let sc = self.sc;
+        let mut de = serde_json::Deserializer::from_str(s);
+        let seed = ValueSeed {
+            v: self.v,
+            sc: &mut *sc,
+            wire: self.wire,
+        };
+        match seed.deserialize(&mut de).and_then(|p| de.end().map(|()| p)) {
+            Ok(p) => Ok(p),
+            // A reason of ours (a field inside failed) travels on as it is.
+            Err(e) if sc.error.is_some() => Err(E::custom(e)),
+            Err(e) => Err(embedded_error(&e, sc)),
+        }
+    }
+
     #[cold]
     fn mismatch<E: de::Error>(self, got: String) -> E {
         let expected = match self.v.ty {
