@@ -865,3 +865,18 @@ fn parquet_flags_need_format_parquet_and_a_file_to_write() {
         assert!(h.contains(needle), "--help lacks {needle}");
     }
 }
+
+#[test]
+fn a_full_disk_is_reported_once_naming_the_file() {
+    let o = run(&["--format", "parquet", "-o", "/dev/full"], b"");
+    let e = stderr(&o);
+    assert_eq!(code(&o), 2, "{e}");
+    assert!(
+        e.contains("cannot write /dev/full: No space left on device"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("os error") && e.matches("/dev/full").count() == 1,
+        "{e}"
+    );
+}

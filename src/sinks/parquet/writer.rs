@@ -62,7 +62,18 @@ pub const MAX_HELD_BYTES: usize = 32 << 20;
 /// than `--parquet-row-group-rows` rows.
 pub const ROW_GROUP_BYTES: usize = 32 << 20;
 
+/// A writer error naming the file once: an I/O failure as every output
+/// says it (`cannot write PATH: No space left on device`), else the
+/// Parquet writer's reason.
 fn parquet_err(path: &Path, e: ::parquet::errors::ParquetError) -> io::Error {
+    use ::parquet::errors::ParquetError;
+    let e = match e {
+        ParquetError::External(inner) => match inner.downcast::<io::Error>() {
+            Ok(io) => return with_path(*io, "cannot write", path),
+            Err(other) => other.to_string(),
+        },
+        e => e.to_string(),
+    };
     io::Error::other(format!("cannot write Parquet file {}: {e}", path.display()))
 }
 
@@ -122,7 +133,7 @@ impl FileWriter {
     fn finish(mut self) -> io::Result<()> {
         self.row_group()?;
         self.writer
-            .into_inner()
+            .close()
             .map(drop)
             .map_err(|e| parquet_err(&self.path, e))
     }
