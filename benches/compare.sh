@@ -136,6 +136,13 @@ bench "teamlog f ($cpus threads)" "$runs" "$(q "$teamlog") -q $c > /dev/null"
 bench "teamlog --threads 1 f" "$runs" "$(q "$teamlog") -q --threads 1 $c > /dev/null"
 bench "cat f | teamlog ($cpus threads)" "$runs" "cat $c | $(q "$teamlog") -q > /dev/null"
 bench "cat f | teamlog --threads 1" "$runs" "cat $c | $(q "$teamlog") -q --threads 1 > /dev/null"
+# Parquet beside NDJSON, both written to a file (the same work but the format).
+nd_out=$(q "$tmp/out.ndjson") pq_out=$(q "$tmp/out.parquet") lake=$(q "$tmp/lake")
+bench "teamlog f -o out.ndjson ($cpus threads)" "$runs" "$(q "$teamlog") -q $c -o $nd_out"
+bench "teamlog f --format parquet -o out.parquet ($cpus threads)" "$runs" \
+    "$(q "$teamlog") -q --format parquet $c -o $pq_out"
+bench "teamlog f --format parquet --output-dir ($cpus threads)" "$runs" \
+    "rm -rf $lake; $(q "$teamlog") -q --format parquet --output-dir $lake $c"
 bench "python3 normalize_orjson.py" "$peer_runs" \
     "python3 $(q "$peers/normalize_orjson.py") --parse-time $(q "$parse_time") < $c > /dev/null 2>&1"
 for jq in jq jaq; do
@@ -146,6 +153,16 @@ for jq in jq jaq; do
         note "skipping $jq: not installed"
     fi
 done
+
+# Output sizes: NDJSON, NDJSON + zstd -3, Parquet (one file; the day table).
+if have zstd; then
+    nd_zst=$(zstd -q -3 -c "$tmp/out.ndjson" | wc -c)
+else
+    nd_zst=unknown
+fi
+note "output bytes: ndjson $(wc -c <"$tmp/out.ndjson"), ndjson+zstd-3 $nd_zst," \
+    "parquet -o $(wc -c <"$tmp/out.parquet"), parquet --output-dir $(du -sb "$tmp/lake" | cut -f1)" \
+    "in $(find "$tmp/lake" -name '*.parquet' | wc -l) files"
 
 # --- table -------------------------------------------------------------------
 busy_after=$(busy 2>/dev/null || echo unknown)

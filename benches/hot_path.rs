@@ -50,6 +50,7 @@ fn options() -> TransformOptions {
         max_line_bytes: 16 << 20,
         keep_reject_records: false,
         reject_notes: 0,
+        nanos_range: false,
         deep_indicators: false,
         lint: false,
     }

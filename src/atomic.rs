@@ -187,6 +187,42 @@ impl Drop for AtomicFile {
     }
 }
 
+/// A hidden scratch file (`.teamlog-*.tmp` in a given directory) that is
+/// never put in place: removed when dropped, and by the signal handler. It
+/// keeps no descriptor open, so a sink may hold thousands (one per day of a
+/// Parquet table's spilled rows).
+pub struct ScratchFile(Option<tempfile::TempPath>);
+
+impl ScratchFile {
+    /// Creates an empty one in `dir`.
+    pub fn create_in(dir: &Path) -> io::Result<ScratchFile> {
+        let tmp = tempfile::Builder::new()
+            .prefix(".teamlog-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| with_path(e, "cannot create a temporary file in", dir))?
+            .into_temp_path();
+        if let Ok(mut p) = PENDING.lock() {
+            p.push(tmp.to_path_buf());
+        }
+        Ok(ScratchFile(Some(tmp)))
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        self.0.as_deref().expect("until dropped")
+    }
+}
+
+impl Drop for ScratchFile {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            forget_pending(&t);
+            // Dropping the TempPath removes the file.
+        }
+    }
+}
+
 /// Writes `bytes` as the whole new content of `path`, atomically.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let f = AtomicFile::create(path)?;

@@ -104,6 +104,7 @@ impl NormalizeArgs {
             max_line_bytes,
             keep_reject_records: self.rejects.is_some(),
             reject_notes,
+            nanos_range: false,
             deep_indicators: self.deep_indicators,
             lint: false,
         }

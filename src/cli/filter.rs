@@ -4,7 +4,7 @@
 
 use crate::atomic::{self, AtomicFile};
 use crate::cli::heading;
-use crate::cli::values::{parse_chunk, parse_max_line, parse_threads};
+use crate::cli::values::{parse_chunk, parse_max_line, parse_page, parse_rows, parse_threads};
 use crate::exit::Exit;
 use crate::normalize::NormalizeArgs;
 use crate::paths;
@@ -12,6 +12,8 @@ use crate::progress::Progress;
 use crate::report::{Entry, Stats};
 use crate::sinks::manifest::{self, Manifest, Record, Recorded};
 use crate::sinks::output_dir::{self, Compress, OutputDir};
+use crate::sinks::parquet::writer::{self as parquet_writer, ParquetOut};
+use crate::sinks::parquet::{self, ParquetCompression};
 use crate::sinks::stream::{check_stdout, Labelled};
 use clap::Args;
 use std::fs::File;
@@ -22,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use teamlog_core::framing::{self, Source};
 use teamlog_core::pipeline::{self, Settings, Tally, Targets, Writer};
+use teamlog_core::schema::Plan;
 use teamlog_core::sink::{Sink, Stream};
 use teamlog_core::terminal::sanitize;
 use teamlog_core::transform::Transformer;
@@ -83,6 +86,17 @@ pub struct FilterArgs {
     #[arg(long, value_enum, default_value_t = Compress::None, value_name = "KIND", requires = "output_dir", help_heading = heading::OUTPUT)]
     pub compress: Compress,
 
+    /// Output format. `parquet` needs -o FILE (one file, rows in input order)
+    /// or --output-dir DIR (a table partitioned by event day:
+    /// DIR/p_event_date=YYYY-MM-DD/<input>.parquet); it rejects timestamps
+    /// outside 1677-09-21 to 2262-04-11, which Parquet's TIMESTAMP(NANOS)
+    /// cannot hold.
+    #[arg(long, value_enum, default_value_t = Format::Ndjson, value_name = "FORMAT", help_heading = heading::OUTPUT)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub parquet: ParquetArgs,
+
     /// With --output-dir: process inputs again even when an earlier run did
     /// them (their record in DIR/_teamlog/ exists).
     #[arg(long, requires = "output_dir", help_heading = heading::OUTPUT)]
@@ -140,7 +154,113 @@ pub struct FilterArgs {
     pub warnings: Option<PathBuf>,
 }
 
+/// What the filter writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Ndjson,
+    Parquet,
+}
+
+/// The flags of `--format parquet` (refused with NDJSON).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ParquetArgs {
+    /// With --format parquet: compression of Parquet pages [default: zstd].
+    #[arg(long, value_enum, value_name = "KIND", help_heading = heading::OUTPUT)]
+    pub parquet_compression: Option<ParquetCompression>,
+
+    /// With --format parquet: rows per row group (the unit DuckDB and Athena
+    /// skip by statistics), 1024 to 16777216 [default: 131072]; a row group
+    /// also ends at 32 MiB of events, since it is held in memory until
+    /// written. A file with fewer rows has one.
+    #[arg(long, value_name = "ROWS", value_parser = parse_rows, help_heading = heading::OUTPUT)]
+    pub parquet_row_group_rows: Option<usize>,
+
+    /// With --format parquet: target size of a data page before
+    /// compression, 4K to 64M [default: 1M].
+    #[arg(long, value_name = "BYTES", value_parser = parse_page, help_heading = heading::OUTPUT)]
+    pub parquet_page_bytes: Option<usize>,
+
+    /// With --format parquet --output-dir: events held in memory across all
+    /// days of an input (at most 32 MiB of them), 1024 to 16777216
+    /// [default: 131072], before the day holding the most is moved to a
+    /// spill file under DIR/_teamlog/; each day's file is written when the
+    /// input is complete, so it has full row groups however days interleave.
+    #[arg(long, value_name = "ROWS", value_parser = parse_rows, help_heading = heading::OUTPUT)]
+    pub parquet_buffer_rows: Option<usize>,
+}
+
+impl ParquetArgs {
+    /// The flags given, by name (for refusing them without --format parquet).
+    fn given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--parquet-compression", self.parquet_compression.is_some()),
+            (
+                "--parquet-row-group-rows",
+                self.parquet_row_group_rows.is_some(),
+            ),
+            ("--parquet-page-bytes", self.parquet_page_bytes.is_some()),
+            ("--parquet-buffer-rows", self.parquet_buffer_rows.is_some()),
+        ];
+        flags.iter().filter(|f| f.1).map(|f| f.0).collect()
+    }
+
+    /// The writer's settings: the flags given, defaults for the rest.
+    pub fn settings(&self) -> parquet::Settings {
+        let d = parquet::Settings::default();
+        parquet::Settings {
+            compression: self.parquet_compression.unwrap_or(d.compression),
+            row_group_rows: self.parquet_row_group_rows.unwrap_or(d.row_group_rows),
+            page_bytes: self.parquet_page_bytes.unwrap_or(d.page_bytes),
+            buffer_rows: self.parquet_buffer_rows.unwrap_or(d.buffer_rows),
+        }
+    }
+}
+
 impl FilterArgs {
+    fn parquet(&self) -> bool {
+        self.format == Format::Parquet
+    }
+
+    /// Refuses flag combinations clap cannot express: the Parquet flags
+    /// without `--format parquet`, and Parquet without a file to write.
+    fn check_format(&self) -> anyhow::Result<()> {
+        if !self.parquet() {
+            if let Some(flag) = self.parquet.given().first() {
+                anyhow::bail!(
+                    "{flag} is for --format parquet, and this run writes NDJSON; add --format parquet or drop {flag}"
+                );
+            }
+            return Ok(());
+        }
+        if self.output.is_none() && self.output_dir.is_none() {
+            anyhow::bail!(
+                "--format parquet writes files: give -o FILE (one file) or --output-dir DIR (a table partitioned by day)"
+            );
+        }
+        if self.compress != Compress::None {
+            anyhow::bail!(
+                "--compress is for NDJSON; with --format parquet use --parquet-compression"
+            );
+        }
+        if self.parquet.parquet_buffer_rows.is_some() && self.output_dir.is_none() {
+            anyhow::bail!(
+                "--parquet-buffer-rows is for --output-dir (a table by day); -o FILE writes rows as they come"
+            );
+        }
+        let parse_time = self
+            .normalize
+            .parse_time
+            .map(|t| t.to_formatted())
+            .filter(|t| parquet::check_nanos_range(t.as_bytes()).is_err());
+        if let Some(t) = parse_time {
+            anyhow::bail!(
+                "--parse-time {t} is outside {}; pick a parse time in that range",
+                parquet::NANOS_RANGE
+            );
+        }
+        Ok(())
+    }
+
     /// Reject reasons described on stderr (none with -q or --rejects).
     fn reject_notes(&self) -> usize {
         if self.quiet || self.normalize.rejects.is_some() {
@@ -187,6 +307,8 @@ fn without_os_error(s: &str) -> &str {
 struct DirPlan {
     dir: PathBuf,
     manifest: Manifest,
+    /// Per source, its output file (with --format parquet the pattern
+    /// `DIR/p_event_date=*/NAME` of its files, one per event day).
     targets: Vec<PathBuf>,
     keys: Vec<String>,
     /// Per source: the record of an earlier run that did it (skipped now).
@@ -194,10 +316,10 @@ struct DirPlan {
 }
 
 /// The run's outputs, open before the first line is read.
-struct Outputs {
+struct Outputs<'a> {
     /// `-o FILE`, committed when every input was read to its end.
     target: Option<AtomicFile>,
-    events: Box<dyn Sink>,
+    events: Box<dyn Sink + 'a>,
     /// `--rejects FILE`: committed at the end (written through when a FIFO
     /// or device). Under `--output-dir` it is filled at the end from the
     /// sidecars instead of during the run.
@@ -210,11 +332,14 @@ struct Outputs {
 pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
     crate::signals::exit_on_signals();
     let started = Instant::now();
+    args.check_format()?;
     let mut opts = args
         .normalize
         .options(args.max_line_bytes, args.reject_notes());
     // An output directory keeps every source's rejects in its sidecar.
     opts.keep_reject_records |= args.output_dir.is_some();
+    // The one difference of a Parquet run: times TIMESTAMP(NANOS) holds.
+    opts.nanos_range = args.parquet();
     opts.lint = args.lint();
     let transformer = Transformer::new(args.normalize.plan()?, opts);
     let inputs = framing::expand_with(
@@ -234,7 +359,7 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
     let dir = args
         .output_dir
         .as_deref()
-        .map(|d| plan_output_dir(d, args.compress, args.force, &all))
+        .map(|d| plan_output_dir(d, args, &all))
         .transpose()?;
     check_outputs(args, &all, dir.as_ref())?;
     let todo: Vec<Source> = match &dir {
@@ -246,7 +371,7 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
             .collect(),
         None => all.clone(),
     };
-    let mut outputs = open_outputs(args, dir.as_ref())?;
+    let mut outputs = open_outputs(args, dir.as_ref(), transformer.plan())?;
     let mut tally = run_pipeline(args, &transformer, &todo, &mut outputs)?;
     commit(outputs, dir.as_ref(), &mut tally)?;
     report(args, &tally, &all, dir.as_ref(), started)
@@ -275,9 +400,15 @@ fn check_outputs(args: &FilterArgs, all: &[Source], dir: Option<&DirPlan>) -> an
             outs.push(paths::Output { flag, path });
         }
     }
+    // A Parquet table's files are known only as each source ends (one per
+    // event day); the directory itself is still checked.
+    let targets: &[PathBuf] = match dir {
+        Some(d) if !args.parquet() => &d.targets,
+        _ => &[],
+    };
     let tree = dir.map(|d| paths::OutputTree {
         dir: &d.dir,
-        targets: &d.targets,
+        targets,
     });
     paths::check(
         &paths::Inputs {
@@ -295,17 +426,41 @@ fn check_outputs(args: &FilterArgs, all: &[Source], dir: Option<&DirPlan>) -> an
 
 /// Opens where events and rejects go: stdout, `-o FILE`, or a file per input
 /// under `--output-dir`.
-fn open_outputs(args: &FilterArgs, dir: Option<&DirPlan>) -> anyhow::Result<Outputs> {
+fn open_outputs<'a>(
+    args: &FilterArgs,
+    dir: Option<&DirPlan>,
+    plan: &'a Plan,
+) -> anyhow::Result<Outputs<'a>> {
     let target = args
         .output
         .as_deref()
         .map(|p| AtomicFile::create(p).map_err(|e| atomic::with_path(e, "cannot write -o to", p)))
         .transpose()?;
-    let events: Box<dyn Sink> = match (&target, dir) {
+    let events: Box<dyn Sink + 'a> = match (&target, dir) {
+        (Some(t), _) if args.parquet() => Box::new(ParquetOut::single(
+            plan,
+            &args.parquet.settings(),
+            t.file().try_clone()?,
+            t.shown(),
+        )),
         (Some(t), _) => Box::new(Stream(Labelled::new(
             BufWriter::with_capacity(1 << 16, t.file().try_clone()?),
             t.shown().display().to_string(),
         ))),
+        (None, Some(d)) if args.parquet() => {
+            let (names, keys) = d
+                .records
+                .iter()
+                .zip(d.targets.iter().zip(&d.keys))
+                .filter(|(r, _)| r.is_none())
+                .map(|(_, (t, k))| (parquet_name(t), k.clone()))
+                .unzip();
+            Box::new(Recorded::new(
+                ParquetOut::partitioned(plan, &args.parquet.settings(), &d.dir, names),
+                d.manifest.clone(),
+                keys,
+            ))
+        }
         (None, Some(d)) => {
             let (targets, keys) = d
                 .records
@@ -431,17 +586,20 @@ fn total_size(sources: &[Source]) -> Option<u64> {
 fn commit(outputs: Outputs, dir: Option<&DirPlan>, tally: &mut Tally) -> anyhow::Result<()> {
     let Outputs {
         target,
-        events,
+        mut events,
         rejects,
         warnings,
     } = outputs;
-    drop(events);
     if let Some((f, mut w)) = warnings {
         w.flush()?;
         drop(w);
         f.commit()?;
     }
     let complete = tally.failed_sources == 0;
+    if complete {
+        events.finish()?;
+    }
+    drop(events);
     // A device or FIFO `-o` was written through: like stdout.
     let one_file = target.as_ref().is_some_and(|t| !t.is_direct());
     if let Some(t) = target {
@@ -533,17 +691,18 @@ fn report(
 /// Decides `--output-dir`'s work: every source's output path and key, and
 /// which an earlier run did. Two inputs that would write the same output
 /// (or record) are a usage error.
-fn plan_output_dir(
-    dir: &Path,
-    compress: Compress,
-    force: bool,
-    sources: &[Source],
-) -> anyhow::Result<DirPlan> {
+fn plan_output_dir(dir: &Path, args: &FilterArgs, sources: &[Source]) -> anyhow::Result<DirPlan> {
     let mut seen = std::collections::HashMap::new();
     let mut targets = Vec::with_capacity(sources.len());
     let mut keys = Vec::with_capacity(sources.len());
     for s in sources {
-        let t = output_dir::output_path(dir, s, compress);
+        let t = if args.parquet() {
+            // Its files, one per event day, all have this name.
+            let days = format!("{}=*", parquet::PARTITION_COLUMN);
+            dir.join(days).join(parquet_writer::file_name(&s.rel))
+        } else {
+            output_dir::output_path(dir, s, args.compress)
+        };
         let key = manifest::key(&s.rel);
         // Paths compared as bytes: names that are not UTF-8 stay distinct.
         let record = std::ffi::OsString::from(format!("\0record {key}"));
@@ -561,7 +720,7 @@ fn plan_output_dir(
         keys.push(key);
     }
     let manifest = Manifest::new(dir);
-    let records = manifest::plan(&manifest, sources, &keys, force);
+    let records = manifest::plan(&manifest, sources, &keys, args.force);
     Ok(DirPlan {
         dir: dir.to_path_buf(),
         manifest,
@@ -569,4 +728,10 @@ fn plan_output_dir(
         keys,
         records,
     })
+}
+
+/// The file name of a Parquet source's files (the last part of its target).
+fn parquet_name(target: &Path) -> String {
+    let name = target.file_name().expect("a file name");
+    name.to_str().expect("file names are ASCII").to_string()
 }

@@ -58,9 +58,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Print the embedded Dropbox.TeamEvent schema (Panther YAML).
+    /// Print the embedded Dropbox.TeamEvent schema (Panther YAML), or with
+    /// --table the CREATE statement of the Parquet table.
     #[command(after_help = SCHEMA_EXAMPLES)]
-    Schema,
+    Schema(schema::SchemaArgs),
     /// Write realistic raw Dropbox team-log events (NDJSON), deterministic per
     /// seed, for tests and benchmarks.
     #[command(after_help = GENERATE_EXAMPLES)]
@@ -82,7 +83,9 @@ pub enum Command {
 const SCHEMA_EXAMPLES: &str = "\
 Examples:
   teamlog schema > Dropbox.TeamEvent.yml     # edit it, then:
-  teamlog --schema Dropbox.TeamEvent.yml events.ndjson";
+  teamlog --schema Dropbox.TeamEvent.yml events.ndjson
+  teamlog schema --table duckdb --location lake > lake.sql   # after --format parquet --output-dir lake
+  teamlog schema --table athena --location s3://bucket/dropbox";
 
 const GENERATE_EXAMPLES: &str = "\
 Examples:
@@ -127,7 +130,7 @@ fn print(bytes: &[u8]) -> anyhow::Result<Exit> {
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
-        Some(Command::Schema) => schema::run(),
+        Some(Command::Schema(a)) => schema::run(&a),
         Some(Command::Generate(a)) => generate::run(&a).map(|()| Exit::Ok),
         Some(Command::Auth(a)) => crate::pull::run_auth(&a).map(|_| Exit::Ok),
         Some(Command::Pull(a)) => crate::pull::run_pull(&a).map(Exit::from_code),

@@ -150,6 +150,25 @@ pub fn parse_chunk(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// `--parquet-row-group-rows`, `--parquet-buffer-rows`: 1024 to 16777216 rows.
+pub fn parse_rows(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1024..=1 << 24).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{s:?}: expected a number of rows from 1024 to 16777216"
+        )),
+    }
+}
+
+/// `--parquet-page-bytes`: 4K to 64M.
+pub fn parse_page(s: &str) -> Result<usize, String> {
+    let n = parse_size(s)? as usize;
+    if !(4096..=64 << 20).contains(&n) {
+        return Err(format!("{s:?}: expected 4K to 64M"));
+    }
+    Ok(n)
+}
+
 /// Parses `--invalid-rate`: a number from 0 to 1.
 pub fn parse_rate(s: &str) -> Result<f64, String> {
     let r: f64 = s

@@ -355,6 +355,10 @@ impl<S: SourceFiles> Sink for Recorded<S> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.inner.finish()
+    }
 }
 
 /// Decides the work: per source (with its key), the record of the earlier

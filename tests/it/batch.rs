@@ -222,15 +222,26 @@ fn killed_run_resumes_to_the_same_bytes() {
         .unwrap()
         .success());
     let out = dir.path().join("out");
+    // `-r` skips FIFOs, so the tree's files are named one by one, in the
+    // order `-r` reads them, placed as `-r` places them (--relative-to);
+    // a FIFO named on the command line is read, so the run hangs there.
+    let mut files: Vec<std::path::PathBuf> = walkdir::WalkDir::new(&root)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| !p.is_dir())
+        .collect();
+    files.sort_by(|a, b| a.components().cmp(b.components()));
     let mut child = bin()
         .args([
             "-q",
-            "-r",
+            "--relative-to",
             root.to_str().unwrap(),
             "--output-dir",
             out.to_str().unwrap(),
         ])
         .args(["--row-id", "content", "--parse-time", PARSE_TIME])
+        .args(&files)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

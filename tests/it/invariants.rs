@@ -27,6 +27,7 @@ pub fn reproducible_options() -> TransformOptions {
         max_line_bytes: 1 << 20,
         keep_reject_records: true,
         reject_notes: 4,
+        nanos_range: false,
         deep_indicators: false,
         lint: false,
     }

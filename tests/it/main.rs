@@ -15,6 +15,7 @@ mod invariants;
 mod lint;
 mod output;
 mod outputs;
+mod parquet;
 mod properties;
 mod pull;
 mod rejects;

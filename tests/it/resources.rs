@@ -16,19 +16,22 @@ use std::time::Duration;
 /// docs/CONTRACT.md §7: peak RSS with default settings, lines under 1 MiB.
 const RSS_BOUND_KIB: u64 = 100 * 1024;
 
-struct Measured {
-    code: i32,
+pub(crate) struct Measured {
+    pub code: i32,
     /// Peak resident set size in KiB (the last VmHWM seen).
-    max_rss_kib: u64,
+    pub max_rss_kib: u64,
     /// Most threads seen in /proc/<pid>/status.
-    max_threads: u64,
+    pub max_threads: u64,
     /// Bytes teamlog wrote to stdout.
-    out_bytes: u64,
-    stderr: String,
+    pub out_bytes: u64,
+    pub stderr: String,
 }
 
 /// Runs teamlog with `args`, stdin fed by `feed`, stdout counted and dropped.
-fn run_measured(args: &[&str], feed: impl FnOnce(ChildStdin) + Send + 'static) -> Measured {
+pub(crate) fn run_measured(
+    args: &[&str],
+    feed: impl FnOnce(ChildStdin) + Send + 'static,
+) -> Measured {
     let mut child = spawn(args);
     let pid = child.id();
     let sin = child.stdin.take().unwrap();

@@ -28,6 +28,7 @@
 //!     max_line_bytes: 1 << 20,
 //!     keep_reject_records: false,
 //!     reject_notes: 0,
+//!     nanos_range: false,
 //!     deep_indicators: false,
 //!     lint: false,
 //! };

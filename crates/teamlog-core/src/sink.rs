@@ -40,6 +40,13 @@ pub trait Sink {
 
     /// Flushes whatever is buffered.
     fn flush(&mut self) -> io::Result<()>;
+
+    /// Every source has been read to its end: completes what can only be
+    /// written last (a Parquet file's footer), before the output is put in
+    /// place. Not called when the run's output is to be discarded.
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Every event to one `io::Write`, source after source.

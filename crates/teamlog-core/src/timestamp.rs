@@ -210,6 +210,85 @@ pub fn parse_unix(text: &str, format: TimeFormat) -> Option<Timestamp> {
     Timestamp::from_unix_nanos(if neg { -nanos } else { nanos })
 }
 
+// --- Output-form arithmetic (the Parquet sink's timestamps and days) ---
+
+/// Nanoseconds since the epoch of a timestamp in the output form
+/// `YYYY-MM-DD HH:MM:SS.fffffffff` (29 bytes); `None` when the text is not
+/// in that form or the time is outside what an `i64` of nanoseconds holds.
+pub fn output_nanos(text: &[u8]) -> Option<i64> {
+    let days = output_days(text)?;
+    if text.len() != FORMATTED_LEN
+        || text[10] != b' '
+        || text[13] != b':'
+        || text[16] != b':'
+        || text[19] != b'.'
+    {
+        return None;
+    }
+    let (h, mi, s) = (
+        digits(text, 11, 2)?,
+        digits(text, 14, 2)?,
+        digits(text, 17, 2)?,
+    );
+    let frac = digits(text, 20, 9)?;
+    let secs = i128::from(days) * 86400 + i128::from(h * 3600 + mi * 60 + s);
+    i64::try_from(secs * 1_000_000_000 + i128::from(frac)).ok()
+}
+
+/// Days since 1970-01-01 of the date that starts an output timestamp.
+pub fn output_days(text: &[u8]) -> Option<i32> {
+    if text.len() < 10 || text[4] != b'-' || text[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (
+        digits(text, 0, 4)?,
+        digits(text, 5, 2)?,
+        digits(text, 8, 2)?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    Some(days_from_civil(y as i64, m, d) as i32)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// `YYYY-MM-DD` of a day number (the inverse of [`output_days`]).
+pub fn format_day(days: i32) -> String {
+    let z = i64::from(days) + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// What TIMESTAMP(NANOS) holds, for the reject reason.
+pub const NANOS_RANGE: &str =
+    "a time Parquet's TIMESTAMP(NANOS) holds (1677-09-21 00:12:43.145224192 to 2262-04-11 23:47:16.854775807)";
+
+/// Whether an output-form timestamp fits Parquet's TIMESTAMP(NANOS); the
+/// transform rejects the event otherwise ([`crate::transform::TransformOptions::nanos_range`]).
+pub fn check_nanos_range(formatted: &[u8]) -> Result<(), &'static str> {
+    match output_nanos(formatted) {
+        Some(_) => Ok(()),
+        None => Err(NANOS_RANGE),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,5 +437,45 @@ mod tests {
     fn row_id_epoch() {
         let t = parse_rfc3339("2020-01-01T00:00:01Z").unwrap();
         assert_eq!(t.micros_since_2020(), 1_000_000);
+    }
+
+    #[test]
+    fn nanos_of_output_timestamps() {
+        assert_eq!(output_nanos(b"1970-01-01 00:00:00.000000000"), Some(0));
+        assert_eq!(
+            output_nanos(b"2017-01-25 15:51:30.123456789"),
+            Some(1_485_359_490_123_456_789)
+        );
+        assert_eq!(output_nanos(b"1969-12-31 23:59:59.999999999"), Some(-1));
+        assert_eq!(
+            output_nanos(b"2262-04-11 23:47:16.854775807"),
+            Some(i64::MAX)
+        );
+        assert_eq!(output_nanos(b"2262-04-11 23:47:16.854775808"), None);
+        assert_eq!(
+            output_nanos(b"1677-09-21 00:12:43.145224192"),
+            Some(i64::MIN)
+        );
+        assert_eq!(output_nanos(b"1677-09-21 00:12:43.145224191"), None);
+        assert_eq!(output_nanos(b"9999-12-31 23:59:59.999999999"), None);
+        assert_eq!(output_nanos(b"2017-01-25T15:51:30.123456789"), None);
+        assert!(check_nanos_range(b"0001-01-01 00:00:00.000000000").is_err());
+        assert!(check_nanos_range(b"2024-02-29 00:00:00.000000000").is_ok());
+    }
+
+    #[test]
+    fn days_round_trip() {
+        for text in [
+            "1970-01-01",
+            "2000-02-29",
+            "2024-12-31",
+            "1677-09-21",
+            "2262-04-11",
+        ] {
+            let d = output_days(text.as_bytes()).unwrap();
+            assert_eq!(format_day(d), text);
+        }
+        assert_eq!(output_days(b"1970-01-02"), Some(1));
+        assert_eq!(output_days(b"1969-12-31"), Some(-1));
     }
 }

@@ -61,6 +61,9 @@ pub struct TransformOptions {
     pub keep_reject_records: bool,
     /// At most this many reject reasons per chunk are kept for stderr.
     pub reject_notes: usize,
+    /// Reject timestamps outside Parquet's TIMESTAMP(NANOS)
+    /// ([`crate::timestamp::check_nanos_range`]), for a columnar sink.
+    pub nanos_range: bool,
     /// Also collect indicators found inside `json` fields ([`crate::deep`]).
     pub deep_indicators: bool,
     /// Check each valid event against the catalogue ([`crate::lint`]).
@@ -76,6 +79,8 @@ pub struct Scratch {
     indicators: Collector,
     event_time: Option<(u16, Timestamp)>,
     error: Option<Invalid>,
+    /// [`TransformOptions::nanos_range`], for the scalar checks.
+    nanos_range: bool,
     /// This run's `deep_indicators` and [`Roles`], set per event.
     deep: bool,
     roles: Roles,
@@ -350,6 +355,7 @@ impl Transformer {
         envelope_ok: bool,
     ) -> Result<Outcome<'de>, Invalid> {
         sc.reset();
+        sc.nanos_range = self.opts.nanos_range;
         sc.deep = self.opts.deep_indicators;
         sc.roles = self.roles;
         let mut de = serde_json::Deserializer::from_str(text);

@@ -194,6 +194,16 @@ pub(super) fn scalar<E: de::Error>(
             };
             sc.arena.push(b'"');
             ts.write(&mut sc.arena);
+            if sc.nanos_range {
+                let text = &sc.arena[sc.arena.len() - timestamp::FORMATTED_LEN..];
+                if let Err(range) = timestamp::check_nanos_range(text) {
+                    let got = quote_value(&String::from_utf8_lossy(text));
+                    return Err(sc.fail(InvalidKind::Timestamp {
+                        expected: Cow::Borrowed(range),
+                        got,
+                    }));
+                }
+            }
             sc.arena.push(b'"');
             if let Some(rank) = v.event_time_rank {
                 if sc.event_time.is_none_or(|(r, _)| rank < r) {
