@@ -642,8 +642,9 @@ struct Pages<'a, 'l> {
     query_start: Option<String>,
     query_end: Option<String>,
     client: Client,
-    /// Resets since the last page, and `bad_cursor` recoveries in the run.
+    /// Resets since the last page.
     resets: u32,
+    /// `bad_cursor` recoveries in the run.
     recoveries: u32,
     started: Instant,
 }
