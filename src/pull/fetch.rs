@@ -9,6 +9,11 @@
 //! outputs the rerun first cuts both files back to the saved lengths, so they end
 //! up exactly as an uninterrupted run leaves them.
 //!
+//! The stages, one function each: `resume` (the state read, the query
+//! checked, the outputs cut back by `rewind`); then per page `Pages::fetch`
+//! (one request, with resets and `bad_cursor` recovery), `dedup_page`,
+//! `write_page` and `checkpoint`; `idle` between `--follow` polls; `end`.
+//!
 //! A watchdog thread checks the drop-off alarm while the loop waits (a retry, a
 //! long `Retry-After`, a slow request, a `--follow` pause); it and the loop share
 //! the state behind one mutex, and the loop changes the state only in the same
@@ -31,7 +36,9 @@ use super::api::{
 };
 use super::lock::{LockError, StateLock};
 use super::output::{compact_json, EventSink, Output};
-use super::state::{event_hash, window_secs, Dedup, Filters, State, StateError, TimeArg};
+use super::state::{
+    event_hash, window_secs, Dedup, Filters, OutputPos, State, StateError, TimeArg,
+};
 use super::util::{api_time, format_duration, sanitize, state_time};
 
 /// Everything a pull needs, resolved from flags, environment and files.
@@ -409,6 +416,9 @@ fn lock(l: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
     l.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The whole run, under the lock: resumes from the state, then fetches,
+/// writes and checkpoints page after page until the last page (or, with
+/// `--follow`, until stopped), and ends the output.
 fn run(
     cfg: &PullConfig,
     sink: &mut dyn EventSink,
@@ -424,106 +434,267 @@ fn run(
         all_written: true,
         ..PullSummary::default()
     };
-    let out_err = |what: &str, source: io::Error| PullError::Output {
-        what: what.to_owned(),
-        source,
-    };
-    let mut quiet_sink = io::sink();
-    let mut dedup = Dedup::new(cfg.dedup_window);
-    let mut newest: Option<DateTime<Utc>>;
-    let query_start: Option<String>;
-    let query_end: Option<String>;
-    let mut next;
-    {
-        let mut l = lock(ledger);
-        let l = &mut *l;
-        if let Some(a) = cfg.alarm.clone() {
-            l.alarm = Some(Alarm::new(a, &mut l.state, Utc::now()));
-        }
-        // The silence is checked before anything else can fail.
-        l.watch(&mut log);
-        let st = &mut l.state;
-        check_query(cfg, st)?;
-        // A new query records its range; a version 1 state, which did not record
-        // it, adopts this run's.
-        if cfg.restart {
-            st.cursor = None;
-        }
-        if st.cursor.is_none() || st.version < 2 {
-            st.query.start = cfg.start.clone();
-            st.query.end = cfg.end.clone();
-        }
-        st.filters = cfg.filters.clone();
-        dedup
-            .restore(&st.dedup_events)
-            .map_err(|detail| StateError::Invalid {
-                path: cfg.state_path.clone().unwrap_or_default(),
-                detail,
-            })?;
-        newest = st
-            .last_event_time
-            .as_deref()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|d| d.with_timezone(&Utc));
-        query_start = st.query.start.as_ref().map(|t| t.sent.clone());
-        query_end = st.query.end.as_ref().map(|t| t.sent.clone());
-
-        // Back to the last checkpoint: a page written after it will be fetched again.
-        if cfg.state_path.is_some() {
-            sum.rewound_bytes = out.rewind_to(st.output).map_err(|e| out_err(out_name, e))?;
-            if let Some((r, name)) = sink.rejects() {
-                sum.rewound_reject_bytes = r.rewind_to(st.rejects).map_err(|e| out_err(name, e))?;
-            }
-            for (n, name) in [
-                (sum.rewound_bytes, out_name.to_owned()),
-                (
-                    sum.rewound_reject_bytes,
-                    sink.rejects().map(|r| r.1.to_owned()).unwrap_or_default(),
-                ),
-            ] {
-                if n > 0 && !cfg.quiet {
-                    let _ = writeln!(
-                        log,
-                        "teamlog: removed the last {n} bytes of {}: they were written after \
-                         the last checkpoint and are fetched again now",
-                        sanitize(&name, 200)
-                    );
-                }
-            }
-        }
-        st.output = out.position().map_err(|e| out_err(out_name, e))?;
-        st.rejects = match sink.rejects() {
-            Some((r, name)) => r.position().map_err(|e| out_err(name, e))?,
-            None => None,
-        };
-        next = match (&st.cursor, cfg.restart) {
-            (Some(c), false) => Next::Continue(c.clone()),
-            _ => Next::Start(query_start.clone()),
-        };
-        // Record where the outputs start before writing anything, so even a crash in
-        // the first page can be rolled back; this also proves the state writable
-        // before the first request.
-        l.save()?;
-    }
-
-    let mut client = Client::new(
+    let resumed = resume(cfg, sink, out, out_name, ledger, &mut log, &mut sum)?;
+    let client = Client::new(
         &cfg.api_base,
         cfg.creds.clone(),
         cfg.retry.clone(),
         cfg.stop.clone(),
     );
-    let mut resets = 0u32;
-    let mut recoveries = 0u32;
-
-    let result: Result<(), PullError> = 'run: loop {
+    let mut next = resumed.next;
+    let mut p = Pages {
+        cfg,
+        sink,
+        out,
+        out_name,
+        ledger,
+        log,
+        quiet: io::sink(),
+        sum,
+        dedup: resumed.dedup,
+        newest: resumed.newest,
+        query_start: resumed.query_start,
+        query_end: resumed.query_end,
+        client,
+        resets: 0,
+        recoveries: 0,
+        started,
+    };
+    loop {
         if cfg.stop.load(Ordering::Relaxed) {
-            sum.ended = "stopped";
-            break Ok(());
+            p.sum.ended = "stopped";
+            break;
         }
-        let (route, body) = match &next {
+        let bytes = match p.fetch(&next)? {
+            Fetched::Page(bytes) => bytes,
+            Fetched::Again(from) => {
+                next = from;
+                continue;
+            }
+            Fetched::Stopped => {
+                p.sum.ended = "stopped";
+                break;
+            }
+        };
+        let page: Page<'_> = serde_json::from_slice(&bytes)
+            .map_err(|e| PullError::Usage(format!("unreadable page: {e}")))?;
+        p.sum.pages += 1;
+        p.sum.events_received += page.events.len() as u64;
+        let kept = p.dedup_page(&page.events);
+        let fresh = kept.fresh(&page.events);
+        let Some(ends) = p.write_page(&fresh)? else {
+            p.sum.ended = "closed output";
+            return Ok(p.summary());
+        };
+        p.checkpoint(&page.cursor, ends, fresh.len() as u64)?;
+        if page.has_more {
+            next = Next::Continue(page.cursor);
+            continue;
+        }
+        if !cfg.follow {
+            break;
+        }
+        if !p.idle() {
+            p.sum.ended = "stopped";
+            break;
+        }
+        next = Next::Continue(page.cursor);
+    }
+    p.end()
+}
+
+/// What [`resume`] found in the state: where the loop starts.
+struct Resumed {
+    dedup: Dedup,
+    newest: Option<DateTime<Utc>>,
+    query_start: Option<String>,
+    query_end: Option<String>,
+    next: Next,
+}
+
+/// An output failure, naming the output.
+fn out_err(what: &str, source: io::Error) -> PullError {
+    PullError::Output {
+        what: what.to_owned(),
+        source,
+    }
+}
+
+/// Resumes from the state, in one locked step before the first request:
+/// starts the alarm and checks the silence (before anything else can fail),
+/// refuses flags that do not fit the saved cursor, records the query,
+/// restores the dedup window, cuts the outputs back to the last checkpoint,
+/// and saves where they start, so that even a crash in the first page can be
+/// rolled back (this also proves the state writable).
+fn resume(
+    cfg: &PullConfig,
+    sink: &mut dyn EventSink,
+    out: &mut Output,
+    out_name: &str,
+    ledger: &Mutex<Ledger>,
+    log: &mut dyn Write,
+    sum: &mut PullSummary,
+) -> Result<Resumed, PullError> {
+    let mut dedup = Dedup::new(cfg.dedup_window);
+    let mut l = lock(ledger);
+    let l = &mut *l;
+    if let Some(a) = cfg.alarm.clone() {
+        l.alarm = Some(Alarm::new(a, &mut l.state, Utc::now()));
+    }
+    l.watch(log);
+    let st = &mut l.state;
+    check_query(cfg, st)?;
+    // A new query records its range; a version 1 state, which did not record
+    // it, adopts this run's.
+    if cfg.restart {
+        st.cursor = None;
+    }
+    if st.cursor.is_none() || st.version < 2 {
+        st.query.start = cfg.start.clone();
+        st.query.end = cfg.end.clone();
+    }
+    st.filters = cfg.filters.clone();
+    dedup
+        .restore(&st.dedup_events)
+        .map_err(|detail| StateError::Invalid {
+            path: cfg.state_path.clone().unwrap_or_default(),
+            detail,
+        })?;
+    let newest = st
+        .last_event_time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|d| d.with_timezone(&Utc));
+    let query_start = st.query.start.as_ref().map(|t| t.sent.clone());
+    let query_end = st.query.end.as_ref().map(|t| t.sent.clone());
+    if cfg.state_path.is_some() {
+        rewind(cfg, sink, out, out_name, st, log, sum)?;
+    }
+    st.output = out.position().map_err(|e| out_err(out_name, e))?;
+    st.rejects = match sink.rejects() {
+        Some((r, name)) => r.position().map_err(|e| out_err(name, e))?,
+        None => None,
+    };
+    let next = match (&st.cursor, cfg.restart) {
+        (Some(c), false) => Next::Continue(c.clone()),
+        _ => Next::Start(query_start.clone()),
+    };
+    l.save()?;
+    Ok(Resumed {
+        dedup,
+        newest,
+        query_start,
+        query_end,
+        next,
+    })
+}
+
+/// Back to the last checkpoint: cuts the output and the rejects file to the
+/// lengths `st` saved (a page written after it is fetched again now), and
+/// says so unless quiet.
+fn rewind(
+    cfg: &PullConfig,
+    sink: &mut dyn EventSink,
+    out: &mut Output,
+    out_name: &str,
+    st: &State,
+    log: &mut dyn Write,
+    sum: &mut PullSummary,
+) -> Result<(), PullError> {
+    sum.rewound_bytes = out.rewind_to(st.output).map_err(|e| out_err(out_name, e))?;
+    if let Some((r, name)) = sink.rejects() {
+        sum.rewound_reject_bytes = r.rewind_to(st.rejects).map_err(|e| out_err(name, e))?;
+    }
+    for (n, name) in [
+        (sum.rewound_bytes, out_name.to_owned()),
+        (
+            sum.rewound_reject_bytes,
+            sink.rejects().map(|r| r.1.to_owned()).unwrap_or_default(),
+        ),
+    ] {
+        if n > 0 && !cfg.quiet {
+            let _ = writeln!(
+                log,
+                "teamlog: removed the last {n} bytes of {}: they were written after \
+                 the last checkpoint and are fetched again now",
+                sanitize(&name, 200)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The page loop's state from one page to the next.
+struct Pages<'a, 'l> {
+    cfg: &'a PullConfig,
+    sink: &'a mut dyn EventSink,
+    out: &'a mut Output,
+    out_name: &'a str,
+    ledger: &'a Mutex<Ledger>,
+    log: SharedLog<'a, 'l>,
+    /// Where retry notes go with `-q`.
+    quiet: io::Sink,
+    sum: PullSummary,
+    dedup: Dedup,
+    /// The newest event time seen (saved or fetched).
+    newest: Option<DateTime<Utc>>,
+    /// The query's range, as sent.
+    query_start: Option<String>,
+    query_end: Option<String>,
+    client: Client,
+    /// Resets since the last page.
+    resets: u32,
+    /// `bad_cursor` recoveries in the run.
+    recoveries: u32,
+    started: Instant,
+}
+
+/// What one request came to.
+enum Fetched {
+    /// A page's body.
+    Page(Vec<u8>),
+    /// Send this request instead (a reset, or a `bad_cursor` recovered from).
+    Again(Next),
+    /// A signal stopped the request.
+    Stopped,
+}
+
+/// Which events of a page are new, with the compacted text of those the
+/// server sent over several lines.
+struct Kept {
+    compacted: Vec<Option<Box<RawValue>>>,
+    fresh: Vec<bool>,
+}
+
+impl Kept {
+    /// The page's new events, as they are written.
+    fn fresh<'a>(&'a self, events: &'a [&'a RawValue]) -> Vec<&'a RawValue> {
+        events
+            .iter()
+            .zip(&self.compacted)
+            .zip(&self.fresh)
+            .filter(|(_, k)| **k)
+            .map(|((ev, c), _)| c.as_deref().unwrap_or(ev))
+            .collect()
+    }
+}
+
+/// Where the output and the rejects file end after a page.
+struct Ends {
+    output: Option<OutputPos>,
+    rejects: Option<OutputPos>,
+}
+
+impl Pages<'_, '_> {
+    /// Sends the next request (`get_events` or `continue`, with the client's
+    /// retries). A reset, or a `bad_cursor` the loop can recover from, is
+    /// answered with the request to send instead, up to
+    /// [`MAX_CONSECUTIVE_RESETS`] in a row.
+    fn fetch(&mut self, next: &Next) -> Result<Fetched, PullError> {
+        let (route, body) = match next {
             Next::Start(start) => (
                 ROUTE_GET_EVENTS,
-                get_events_body(cfg, start.as_deref(), query_end.as_deref()),
+                get_events_body(self.cfg, start.as_deref(), self.query_end.as_deref()),
             ),
             Next::Continue(c) => (
                 ROUTE_CONTINUE,
@@ -531,42 +702,48 @@ fn run(
             ),
         };
         // Retry notes are notes: -q silences them (errors still come back).
-        let notes: &mut dyn Write = if cfg.quiet { &mut quiet_sink } else { &mut log };
-        let bytes = match client.call(route, body.as_bytes(), notes, &check_page) {
-            Ok(b) => b,
+        let notes: &mut dyn Write = if self.cfg.quiet {
+            &mut self.quiet
+        } else {
+            &mut self.log
+        };
+        match self.client.call(route, body.as_bytes(), notes, &check_page) {
+            Ok(bytes) => {
+                self.resets = 0;
+                Ok(Fetched::Page(bytes))
+            }
             Err(ApiError::Reset { time }) => {
-                resets += 1;
-                sum.resets += 1;
-                if resets > MAX_CONSECUTIVE_RESETS {
-                    break Err(PullError::Api(ApiError::Route {
+                self.resets += 1;
+                self.sum.resets += 1;
+                if self.resets > MAX_CONSECUTIVE_RESETS {
+                    return Err(PullError::Api(ApiError::Route {
                         route,
                         tag: "reset".into(),
-                        summary: format!("{resets} resets in a row"),
+                        summary: format!("{} resets in a row", self.resets),
                         advice: "Dropbox keeps resetting the cursor; try again later",
                     }));
                 }
                 let _ = writeln!(
                     notes,
                     "teamlog: Dropbox reset the cursor; starting again from {time}{}",
-                    replay_note(&dedup, &time)
+                    replay_note(&self.dedup, &time)
                 );
-                next = Next::Start(Some(time));
-                continue;
+                Ok(Fetched::Again(Next::Start(Some(time))))
             }
             Err(ApiError::Route { tag, .. })
                 if tag == "bad_cursor"
                     && route == ROUTE_CONTINUE
-                    && recoveries < MAX_CONSECUTIVE_RESETS =>
+                    && self.recoveries < MAX_CONSECUTIVE_RESETS =>
             {
-                recoveries += 1;
-                sum.recoveries += 1;
-                let from = recovery_start(&dedup, newest, query_start.as_deref());
+                self.recoveries += 1;
+                self.sum.recoveries += 1;
+                let from = recovery_start(&self.dedup, self.newest, self.query_start.as_deref());
                 let _ = writeln!(
-                    log,
+                    self.log,
                     "teamlog: Dropbox no longer knows the saved cursor (bad_cursor); starting \
                      the query again from {}{}",
                     from.as_deref().unwrap_or("its start"),
-                    match (&newest, dedup.enabled()) {
+                    match (&self.newest, self.dedup.enabled()) {
                         (Some(n), true) => format!(
                             " (the newest event had {}; the dedup window skips what was \
                              already written)",
@@ -580,28 +757,21 @@ fn run(
                         (None, _) => String::new(),
                     }
                 );
-                next = Next::Start(from);
-                continue;
+                Ok(Fetched::Again(Next::Start(from)))
             }
-            Err(ApiError::Interrupted) => {
-                sum.ended = "stopped";
-                break Ok(());
-            }
-            Err(e) => break Err(e.into()),
-        };
-        resets = 0;
-        let page: Page<'_> = match serde_json::from_slice(&bytes) {
-            Ok(p) => p,
-            Err(e) => break Err(PullError::Usage(format!("unreadable page: {e}"))),
-        };
-        sum.pages += 1;
-        sum.events_received += page.events.len() as u64;
+            Err(ApiError::Interrupted) => Ok(Fetched::Stopped),
+            Err(e) => Err(e.into()),
+        }
+    }
 
-        // Compact events the server sent over several lines; dedup by content.
-        let mut owned: Vec<Option<Box<RawValue>>> = Vec::with_capacity(page.events.len());
-        let mut keep: Vec<bool> = Vec::with_capacity(page.events.len());
-        let squeezed = dedup.squeezed;
-        for ev in &page.events {
+    /// Compacts the events the server sent over several lines and sorts out
+    /// those the dedup window has already seen (counted as skipped); moves
+    /// the newest event time on.
+    fn dedup_page(&mut self, events: &[&RawValue]) -> Kept {
+        let mut compacted: Vec<Option<Box<RawValue>>> = Vec::with_capacity(events.len());
+        let mut fresh: Vec<bool> = Vec::with_capacity(events.len());
+        let squeezed = self.dedup.squeezed;
+        for ev in events {
             let text = ev.get();
             let compact = if text.contains(['\n', '\r']) {
                 RawValue::from_string(compact_json(text)).ok()
@@ -611,133 +781,127 @@ fn run(
             let t = compact.as_deref().map_or(text, RawValue::get);
             let when = event_time(t);
             if let Some(w) = when {
-                newest = Some(newest.map_or(w, |n| n.max(w)));
+                self.newest = Some(self.newest.map_or(w, |n| n.max(w)));
             }
             // An event without a readable time counts as the newest one.
-            let ts = when.or(newest).map(window_secs).unwrap_or(0);
-            let fresh = dedup.insert(ts, event_hash(t));
-            if !fresh {
-                sum.duplicates_skipped += 1;
+            let ts = when.or(self.newest).map(window_secs).unwrap_or(0);
+            let is_new = self.dedup.insert(ts, event_hash(t));
+            if !is_new {
+                self.sum.duplicates_skipped += 1;
             }
-            keep.push(fresh);
-            owned.push(compact);
+            fresh.push(is_new);
+            compacted.push(compact);
         }
-        if dedup.squeezed > squeezed && squeezed == 0 && !cfg.quiet {
+        if self.dedup.squeezed > squeezed && squeezed == 0 && !self.cfg.quiet {
             let _ = writeln!(
-                log,
+                self.log,
                 "teamlog: note: the dedup window holds at most {} events, fewer than the \
                  last {} of event time; it now covers less",
                 super::state::MAX_DEDUP_EVENTS,
-                format_duration(cfg.dedup_window)
+                format_duration(self.cfg.dedup_window)
             );
         }
-        let fresh: Vec<&RawValue> = page
-            .events
-            .iter()
-            .zip(&owned)
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|((ev, c), _)| c.as_deref().unwrap_or(ev))
-            .collect();
+        Kept { compacted, fresh }
+    }
 
+    /// Writes a page's new events through the sink, then commits (flushes
+    /// and syncs) the output and the rejects file; returns where both end,
+    /// or `None` when stdout has closed (the run then ends quietly).
+    fn write_page(&mut self, fresh: &[&RawValue]) -> Result<Option<Ends>, PullError> {
         if !fresh.is_empty() {
-            match sink.write_page(&fresh, out) {
+            match self.sink.write_page(fresh, &mut *self.out) {
                 Ok(w) => {
-                    sum.events_written += w.events;
-                    sum.rejected += w.rejected;
-                    if sink.rejects().is_some() {
-                        sum.rejects_recorded += w.rejected;
+                    self.sum.events_written += w.events;
+                    self.sum.rejected += w.rejected;
+                    if self.sink.rejects().is_some() {
+                        self.sum.rejects_recorded += w.rejected;
                     }
                 }
-                Err(e) if io_is_stdout_closed(&e) => {
-                    sum.ended = "closed output";
-                    return Ok(finish_summary(sum, &client, started));
-                }
-                Err(e) => break Err(out_err(out_name, e)),
+                Err(e) if io_is_stdout_closed(&e) => return Ok(None),
+                Err(e) => return Err(out_err(self.out_name, e)),
             }
         }
-        if let Err(e) = out.commit() {
+        if let Err(e) = self.out.commit() {
             if io_is_stdout_closed(&e) {
-                sum.ended = "closed output";
-                return Ok(finish_summary(sum, &client, started));
+                return Ok(None);
             }
-            break Err(out_err(out_name, e));
+            return Err(out_err(self.out_name, e));
         }
-        let rejects_pos = match sink.rejects() {
-            Some((r, name)) => match r.commit().and_then(|_| r.position()) {
-                Ok(p) => p,
-                Err(e) => break Err(out_err(name, e)),
-            },
+        let rejects = match self.sink.rejects() {
+            Some((r, name)) => r
+                .commit()
+                .and_then(|_| r.position())
+                .map_err(|e| out_err(name, e))?,
             None => None,
         };
-        let out_pos = match out.position() {
-            Ok(p) => p,
-            Err(e) => break Err(out_err(out_name, e)),
-        };
+        let output = self.out.position().map_err(|e| out_err(self.out_name, e))?;
+        Ok(Some(Ends { output, rejects }))
+    }
 
-        // The checkpoint: one locked step that changes the state and saves it.
-        let cursor = page.cursor.clone();
-        {
-            let mut l = lock(ledger);
-            let l = &mut *l;
-            let now = Utc::now();
-            let st = &mut l.state;
-            st.cursor = Some(cursor.clone());
-            st.dedup_events = dedup.encode();
-            st.output = out_pos;
-            st.rejects = rejects_pos;
-            st.last_event_time = newest.map(api_time);
-            st.last_success_at = Some(state_time(now));
-            match l.alarm.as_mut() {
-                Some(a) => {
-                    a.events_arrived(st, fresh.len() as u64, now, &mut log);
-                    // Also between pages: a long run of empty `has_more` pages is
-                    // silence too.
-                    a.check(st, now, &mut log);
-                }
-                None if !fresh.is_empty() => st.last_event_at = Some(state_time(now)),
-                None => {}
+    /// The checkpoint after a page, in one locked step that changes the state
+    /// and saves it: the page's cursor, the dedup window, where the outputs
+    /// end, the newest event time, and what the alarm makes of the `fresh`
+    /// events (an empty `has_more` page counts towards silence too).
+    fn checkpoint(&mut self, cursor: &str, ends: Ends, fresh: u64) -> Result<(), PullError> {
+        let mut l = lock(self.ledger);
+        let l = &mut *l;
+        let now = Utc::now();
+        let st = &mut l.state;
+        st.cursor = Some(cursor.to_owned());
+        st.dedup_events = self.dedup.encode();
+        st.output = ends.output;
+        st.rejects = ends.rejects;
+        st.last_event_time = self.newest.map(api_time);
+        st.last_success_at = Some(state_time(now));
+        match l.alarm.as_mut() {
+            Some(a) => {
+                a.events_arrived(st, fresh, now, &mut self.log);
+                a.check(st, now, &mut self.log);
             }
-            if let Err(e) = l.save() {
-                break Err(e.into());
-            }
+            None if fresh > 0 => st.last_event_at = Some(state_time(now)),
+            None => {}
         }
+        l.save()?;
+        Ok(())
+    }
 
-        if page.has_more {
-            next = Next::Continue(cursor);
-            continue;
-        }
-        if !cfg.follow {
-            break Ok(());
-        }
-        // Idle until the next poll (the watchdog keeps checking the alarm).
-        let deadline = Instant::now() + cfg.interval;
+    /// `--follow` after the last page: waits out the interval before the
+    /// next poll (the watchdog keeps checking the alarm); false when the run
+    /// is stopped meanwhile.
+    fn idle(&self) -> bool {
+        let deadline = Instant::now() + self.cfg.interval;
         loop {
-            if cfg.stop.load(Ordering::Relaxed) {
-                sum.ended = "stopped";
-                break 'run Ok(());
+            if self.cfg.stop.load(Ordering::Relaxed) {
+                return false;
             }
             let now = Instant::now();
             if now >= deadline {
-                break;
+                return true;
             }
             std::thread::sleep((deadline - now).min(Duration::from_millis(20)));
         }
-        next = Next::Continue(cursor);
-    };
-    result?;
+    }
 
-    match sink.finish(out, &mut log) {
-        Ok(all) => sum.all_written = all,
-        Err(e) if io_is_stdout_closed(&e) => sum.ended = "closed output",
-        Err(e) => return Err(out_err(out_name, e)),
+    /// The end of a run that was not cut short: lets the sink finish
+    /// (whether it wrote every event) and commits the output.
+    fn end(mut self) -> Result<PullSummary, PullError> {
+        match self.sink.finish(&mut *self.out, &mut self.log) {
+            Ok(all) => self.sum.all_written = all,
+            Err(e) if io_is_stdout_closed(&e) => self.sum.ended = "closed output",
+            Err(e) => return Err(out_err(self.out_name, e)),
+        }
+        match self.out.commit() {
+            Ok(()) => {}
+            Err(e) if io_is_stdout_closed(&e) => self.sum.ended = "closed output",
+            Err(e) => return Err(out_err(self.out_name, e)),
+        }
+        Ok(self.summary())
     }
-    match out.commit() {
-        Ok(()) => {}
-        Err(e) if io_is_stdout_closed(&e) => sum.ended = "closed output",
-        Err(e) => return Err(out_err(out_name, e)),
+
+    /// The summary, with the client's counts and the time taken.
+    fn summary(self) -> PullSummary {
+        finish_summary(self.sum, &self.client, self.started)
     }
-    Ok(finish_summary(sum, &client, started))
 }
 
 /// Where a query starts again after `bad_cursor`: the newest event's time, less

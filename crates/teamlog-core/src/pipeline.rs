@@ -9,11 +9,16 @@
 //! With one thread the same functions run inline, so `--threads 1` and
 //! `--threads N` write the same bytes.
 //!
+//! The stages are methods of `Run`: `inline` (`--threads 1`), and for the
+//! threaded run `read_alone` (one reader, no sequencer) or `read_some` and
+//! `sequence` (several readers), `work` (a worker) and `write_in_order` (the
+//! writer loop).
+//!
 //! Memory is bounded by the settings, never by the input:
 //! - chunks: the work and order queues hold `in_flight` chunks; readers
 //!   working ahead of the source being written hold at most
 //!   [`Settings::read_ahead`] bytes of chunk buffers between them (a
-//!   [`Budget`] the writer pays back), however many small files there are;
+//!   `Budget` the writer pays back), however many small files there are;
 //! - results: a worker hands a chunk's events and reject records to the
 //!   writer in parts of about a chunk's size ([`part_limit`]), between
 //!   lines and between the elements of an envelope, and waits while the
@@ -453,7 +458,9 @@ enum Part {
     Last(Chunk, ChunkOutput),
 }
 
-/// Runs the whole pipeline over `sources`, writing in order to `to`.
+/// Runs the whole pipeline over `sources`, writing in order to `to`: inline
+/// on the calling thread with one thread, else with reader, worker and
+/// sequencer threads around the writer.
 pub fn run(
     t: &Transformer,
     sources: &[Source],
@@ -462,12 +469,6 @@ pub fn run(
     to: &mut Targets<'_>,
     read_bytes: &Arc<AtomicU64>,
 ) -> io::Result<()> {
-    let names: Arc<[Arc<str>]> = sources.iter().map(|s| s.name.clone()).collect();
-    // Exact names of sources whose path is not UTF-8, for reject records.
-    let exact: Arc<[Option<Arc<str>>]> = sources
-        .iter()
-        .map(|s| s.name_base64().map(Arc::from))
-        .collect();
     // Every source gets a row in the per-source totals, read or not.
     writer.tally.per_source = sources
         .iter()
@@ -477,66 +478,142 @@ pub fn run(
             ..SourceTotals::default()
         })
         .collect();
-    let opts = t.options();
-    let open = |i: usize| {
-        SourceReader::new(
-            &sources[i],
-            i,
-            settings.chunk_size,
-            opts.max_line_bytes,
-            read_bytes.clone(),
-        )
+    let run = Run {
+        t,
+        sources,
+        settings,
+        read_bytes,
+        names: sources.iter().map(|s| s.name.clone()).collect(),
+        exact: sources
+            .iter()
+            .map(|s| s.name_base64().map(Arc::from))
+            .collect(),
+        limit: part_limit(settings),
     };
-    let keep = |buf: &Vec<u8>| buf.capacity() <= 4 * settings.chunk_size;
-    let limit = part_limit(settings);
-
-    let finish = |writer: &mut Writer,
-                  to: &mut Targets<'_>,
-                  chunk: &Chunk,
-                  out: &ChunkOutput|
-     -> io::Result<()> {
-        writer.write(to, chunk.source, &names[chunk.source], out)?;
-        writer.end_source(to, chunk)
-    };
-
     if settings.threads <= 1 {
+        run.inline(writer, to)
+    } else {
+        run.threaded(writer, to)
+    }
+}
+
+/// What every stage of one run reads.
+struct Run<'a> {
+    t: &'a Transformer,
+    sources: &'a [Source],
+    settings: &'a Settings,
+    read_bytes: &'a Arc<AtomicU64>,
+    /// The sources' names, as reject records and messages give them.
+    names: Vec<Arc<str>>,
+    /// Exact names of sources whose path is not UTF-8, for reject records.
+    exact: Vec<Option<Arc<str>>>,
+    /// The size of the parts a chunk's results are handed on in.
+    limit: usize,
+}
+
+/// The queues a chunk enters together: the chunk to the workers and the
+/// slot of its results to the writer, in input order. Dropping it (when the
+/// thread that owns it ends) ends the workers and then the writer's loop.
+struct Forward {
+    order: Sender<Receiver<Part>>,
+    work: Sender<(Chunk, Sender<Part>)>,
+}
+
+impl Forward {
+    /// Hands `chunk` on; false once the writer has gone.
+    fn send(&self, chunk: Chunk) -> bool {
+        let (tx, done) = bounded(1);
+        self.order.send(done).is_ok() && self.work.send((chunk, tx)).is_ok()
+    }
+}
+
+/// How several readers share out the sources and hand them, in order, to
+/// the sequencer; and the flag that stops them when the writer fails.
+struct Feed {
+    /// One small queue per source being read; readers take sources in
+    /// order, so the sequencer always waits on a source that a reader is
+    /// working on.
+    handoff: Handoff,
+    next_source: AtomicUsize,
+    stop: AtomicBool,
+    budget: Budget,
+}
+
+/// The buffers the writer sends back to be reused: chunk data to the
+/// readers, result buffers to the workers.
+struct Recycle {
+    chunks: Sender<Vec<u8>>,
+    outputs: Sender<ChunkOutput>,
+}
+
+/// The bytes a chunk read ahead is charged to the budget.
+fn charged(c: &Chunk) -> usize {
+    c.data.capacity()
+}
+
+impl Run<'_> {
+    /// The reader of source `i`.
+    fn open(&self, i: usize) -> SourceReader {
+        SourceReader::new(
+            &self.sources[i],
+            i,
+            self.settings.chunk_size,
+            self.t.options().max_line_bytes,
+            self.read_bytes.clone(),
+        )
+    }
+
+    /// Whether a chunk buffer is small enough to reuse.
+    fn keep(&self, buf: &Vec<u8>) -> bool {
+        buf.capacity() <= 4 * self.settings.chunk_size
+    }
+
+    /// Writes the last part of a chunk's results and, at a source's end
+    /// marker, ends the source.
+    fn finish(
+        &self,
+        writer: &mut Writer,
+        to: &mut Targets<'_>,
+        chunk: &Chunk,
+        out: &ChunkOutput,
+    ) -> io::Result<()> {
+        writer.write(to, chunk.source, &self.names[chunk.source], out)?;
+        writer.end_source(to, chunk)
+    }
+
+    /// `--threads 1`: reads, transforms and writes each chunk in turn on the
+    /// calling thread, with the same stages as the threaded run (so the
+    /// bytes are the same), parts written as they fill.
+    fn inline(&self, writer: &mut Writer, to: &mut Targets<'_>) -> io::Result<()> {
         let mut sc = Scratch::default();
         let mut out = ChunkOutput::default();
         let mut buf = Vec::new();
-        for i in 0..sources.len() {
-            let mut r = open(i);
+        for i in 0..self.sources.len() {
+            let mut r = self.open(i);
             loop {
                 let chunk = match r.next_chunk(std::mem::take(&mut buf)) {
                     Some(c) => c,
                     None => r.end_marker(),
                 };
-                out.source_base64.clone_from(&exact[chunk.source]);
+                let name = &self.names[chunk.source];
+                out.source_base64.clone_from(&self.exact[chunk.source]);
                 let mut failed = None;
                 let mut spill = |o: &mut ChunkOutput| {
-                    if failed.is_none() && part_full(o, limit) {
-                        failed = writer
-                            .write(to, chunk.source, &names[chunk.source], o)
-                            .err();
+                    if failed.is_none() && part_full(o, self.limit) {
+                        failed = writer.write(to, chunk.source, name, o).err();
                         o.clear();
                     }
                 };
-                process_chunk_parts(
-                    t,
-                    &chunk,
-                    &names[chunk.source],
-                    &mut sc,
-                    &mut out,
-                    &mut spill,
-                );
+                process_chunk_parts(self.t, &chunk, name, &mut sc, &mut out, &mut spill);
                 if let Some(e) = failed {
                     return Err(e);
                 }
-                finish(writer, to, &chunk, &out)?;
+                self.finish(writer, to, &chunk, &out)?;
                 let done = chunk.end.is_some();
-                if keep(&chunk.data) {
+                if self.keep(&chunk.data) {
                     buf = chunk.data;
                 }
-                if !keep_output(&out, limit) {
+                if !keep_output(&out, self.limit) {
                     out = ChunkOutput::default();
                 }
                 if done {
@@ -544,159 +621,191 @@ pub fn run(
                 }
             }
         }
-        return Ok(());
+        Ok(())
     }
 
-    let (work_tx, work_rx) = bounded::<(Chunk, Sender<Part>)>(settings.in_flight);
-    let (order_tx, order_rx) = bounded::<Receiver<Part>>(settings.in_flight);
-    let (buf_tx, buf_rx) = unbounded::<Vec<u8>>();
-    let (res_tx, res_rx) = unbounded::<ChunkOutput>();
-    // One small queue per source being read, handed to the sequencer;
-    // readers take sources in order, so the sequencer always waits on a
-    // source that a reader is working on.
-    let handoff = Handoff::default();
-    let next_source = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let budget = Budget::new(settings.read_ahead());
-    // Only chunks read ahead by several readers are charged to the budget.
-    let charged = |c: &Chunk| c.data.capacity();
+    /// Several threads: the readers (one reading every source in turn, or
+    /// several with a sequencer), the workers, and the writer loop on the
+    /// calling thread. When writing fails, the readers are stopped.
+    fn threaded(&self, writer: &mut Writer, to: &mut Targets<'_>) -> io::Result<()> {
+        let settings = self.settings;
+        let (work_tx, work_rx) = bounded::<(Chunk, Sender<Part>)>(settings.in_flight);
+        let (order_tx, order_rx) = bounded::<Receiver<Part>>(settings.in_flight);
+        let (buf_tx, buf_rx) = unbounded::<Vec<u8>>();
+        let (res_tx, res_rx) = unbounded::<ChunkOutput>();
+        let forward = Forward {
+            order: order_tx,
+            work: work_tx,
+        };
+        let feed = Feed {
+            handoff: Handoff::default(),
+            next_source: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            budget: Budget::new(settings.read_ahead()),
+        };
+        let recycle = Recycle {
+            chunks: buf_tx,
+            outputs: res_tx,
+        };
+        let readers = settings.readers.clamp(1, self.sources.len().max(1));
 
-    // Hands one chunk to the workers and its result slot to the writer, in
-    // order; false once the writer has gone.
-    let forward = move |chunk: Chunk| -> bool {
-        let (tx, done) = bounded(1);
-        order_tx.send(done).is_ok() && work_tx.send((chunk, tx)).is_ok()
-    };
-    let readers = settings.readers.clamp(1, sources.len().max(1));
-
-    std::thread::scope(|s| {
-        if readers == 1 {
-            // One reader does the sequencing itself: no extra thread.
-            let (open, buf_rx) = (&open, buf_rx.clone());
-            s.spawn(move || {
-                for i in 0..sources.len() {
-                    let mut r = open(i);
-                    while let Some(chunk) = r.next_chunk(buf_rx.try_recv().unwrap_or_default()) {
-                        if !forward(chunk) {
-                            return;
-                        }
-                    }
-                    if !forward(r.end_marker()) {
-                        return;
-                    }
+        std::thread::scope(|s| {
+            let feed = &feed;
+            if readers == 1 {
+                let buf_rx = buf_rx.clone();
+                s.spawn(move || self.read_alone(forward, &buf_rx));
+            } else {
+                for _ in 0..readers {
+                    let buf_rx = buf_rx.clone();
+                    s.spawn(move || self.read_some(feed, &buf_rx));
                 }
-            });
-        } else {
-            for _ in 0..readers {
-                let (handoff, next_source, buf_rx, stop, budget) =
-                    (&handoff, &next_source, buf_rx.clone(), &stop, &budget);
-                let open = &open;
-                s.spawn(move || loop {
-                    let i = next_source.fetch_add(1, Ordering::Relaxed);
-                    if i >= sources.len() {
+                s.spawn(move || self.sequence(feed, forward));
+            }
+            for _ in 0..settings.threads {
+                let (work_rx, res_rx) = (work_rx.clone(), res_rx.clone());
+                s.spawn(move || self.work(&work_rx, &res_rx));
+            }
+            drop(work_rx);
+
+            let budget = (readers > 1).then_some(&feed.budget);
+            let written = self.write_in_order(writer, to, &order_rx, &recycle, budget);
+            // On error, closing the queues stops the sequencer, then the readers.
+            drop(order_rx);
+            if written.is_err() {
+                feed.stop.store(true, Ordering::Relaxed);
+                feed.next_source.store(usize::MAX / 2, Ordering::Relaxed);
+            }
+            written
+        })
+    }
+
+    /// The only reader: reads every source in order and hands each chunk on
+    /// itself (no sequencer), until the writer goes.
+    fn read_alone(&self, forward: Forward, buf_rx: &Receiver<Vec<u8>>) {
+        for i in 0..self.sources.len() {
+            let mut r = self.open(i);
+            while let Some(chunk) = r.next_chunk(buf_rx.try_recv().unwrap_or_default()) {
+                if !forward.send(chunk) {
+                    return;
+                }
+            }
+            if !forward.send(r.end_marker()) {
+                return;
+            }
+        }
+    }
+
+    /// One of several readers: takes the next source not yet taken, puts its
+    /// queue in the handoff and fills it, paying for the chunks it reads
+    /// ahead from the budget; until the sources run out or the run stops.
+    fn read_some(&self, feed: &Feed, buf_rx: &Receiver<Vec<u8>>) {
+        loop {
+            let i = feed.next_source.fetch_add(1, Ordering::Relaxed);
+            if i >= self.sources.len() {
+                break;
+            }
+            let (tx, rx) = bounded(2);
+            feed.handoff.put(i, rx);
+            let mut r = self.open(i);
+            while let Some(chunk) = r.next_chunk(buf_rx.try_recv().unwrap_or_default()) {
+                if !feed.budget.take(i, charged(&chunk), &feed.stop)
+                    || !send_unless_stopped(&tx, chunk, &feed.stop)
+                {
+                    return;
+                }
+            }
+            if !send_unless_stopped(&tx, r.end_marker(), &feed.stop) {
+                return;
+            }
+        }
+    }
+
+    /// The sequencer: takes the sources' queues in order and hands each
+    /// source's chunks on, to its end marker, before the next source's.
+    fn sequence(&self, feed: &Feed, forward: Forward) {
+        for i in 0..self.sources.len() {
+            let Some(rx) = feed.handoff.take(i, &feed.stop) else {
+                return;
+            };
+            feed.budget.now_on(i);
+            for chunk in rx {
+                let end = chunk.end.is_some();
+                if !forward.send(chunk) {
+                    return;
+                }
+                if end {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// A worker: transforms the chunks of the work queue, handing each
+    /// chunk's results to its slot in parts (a part whenever they fill one,
+    /// then the chunk back with the rest), in reused result buffers.
+    fn work(&self, work_rx: &Receiver<(Chunk, Sender<Part>)>, res_rx: &Receiver<ChunkOutput>) {
+        let mut sc = Scratch::default();
+        for (chunk, done) in work_rx {
+            let mut out = res_rx.try_recv().unwrap_or_default();
+            let source = chunk.source;
+            out.source_base64.clone_from(&self.exact[source]);
+            // The writer may have gone (an error); nothing to do then.
+            let mut spill = |o: &mut ChunkOutput| {
+                if part_full(o, self.limit) {
+                    let mut fresh = res_rx.try_recv().unwrap_or_default();
+                    fresh.clear();
+                    fresh.source_base64.clone_from(&o.source_base64);
+                    let part = std::mem::replace(o, fresh);
+                    let _ = done.send(Part::More(source, part));
+                }
+            };
+            let name = &self.names[source];
+            process_chunk_parts(self.t, &chunk, name, &mut sc, &mut out, &mut spill);
+            let _ = done.send(Part::Last(chunk, out));
+        }
+    }
+
+    /// The writer loop, on the calling thread: takes the chunks' result
+    /// slots in input order and writes each part as it comes; at a chunk's
+    /// last part pays back what it was charged (`budget`, with several
+    /// readers) and sends its buffers back to be reused.
+    fn write_in_order(
+        &self,
+        writer: &mut Writer,
+        to: &mut Targets<'_>,
+        order_rx: &Receiver<Receiver<Part>>,
+        recycle: &Recycle,
+        budget: Option<&Budget>,
+    ) -> io::Result<()> {
+        let lost = || io::Error::other("a worker thread stopped unexpectedly");
+        for rx in order_rx {
+            loop {
+                let out = match rx.recv().map_err(|_| lost())? {
+                    Part::More(source, out) => {
+                        writer.write(to, source, &self.names[source], &out)?;
+                        out
+                    }
+                    Part::Last(chunk, out) => {
+                        self.finish(writer, to, &chunk, &out)?;
+                        if let Some(budget) = budget {
+                            budget.give_back(charged(&chunk));
+                        }
+                        if self.keep(&chunk.data) {
+                            let _ = recycle.chunks.send(chunk.data);
+                        }
+                        if keep_output(&out, self.limit) {
+                            let _ = recycle.outputs.send(out);
+                        }
                         break;
                     }
-                    let (tx, rx) = bounded(2);
-                    handoff.put(i, rx);
-                    let tx = &tx;
-                    let mut r = open(i);
-                    while let Some(chunk) = r.next_chunk(buf_rx.try_recv().unwrap_or_default()) {
-                        if !budget.take(i, charged(&chunk), stop)
-                            || !send_unless_stopped(tx, chunk, stop)
-                        {
-                            return;
-                        }
-                    }
-                    if !send_unless_stopped(tx, r.end_marker(), stop) {
-                        return;
-                    }
-                });
-            }
-            // The sequencer: sources in order, each to its end marker.
-            let (handoff, budget, stop) = (&handoff, &budget, &stop);
-            s.spawn(move || {
-                for i in 0..sources.len() {
-                    let Some(rx) = handoff.take(i, stop) else {
-                        return;
-                    };
-                    budget.now_on(i);
-                    for chunk in rx {
-                        let end = chunk.end.is_some();
-                        if !forward(chunk) {
-                            return;
-                        }
-                        if end {
-                            break;
-                        }
-                    }
-                }
-            });
-        }
-        for _ in 0..settings.threads {
-            let work_rx = work_rx.clone();
-            let res_rx = res_rx.clone();
-            let (names, exact) = (names.clone(), exact.clone());
-            s.spawn(move || {
-                let mut sc = Scratch::default();
-                for (chunk, done) in work_rx {
-                    let mut out = res_rx.try_recv().unwrap_or_default();
-                    let source = chunk.source;
-                    out.source_base64.clone_from(&exact[source]);
-                    // The writer may have gone (an error); nothing to do then.
-                    let mut spill = |o: &mut ChunkOutput| {
-                        if part_full(o, limit) {
-                            let mut fresh = res_rx.try_recv().unwrap_or_default();
-                            fresh.clear();
-                            fresh.source_base64.clone_from(&o.source_base64);
-                            let part = std::mem::replace(o, fresh);
-                            let _ = done.send(Part::More(source, part));
-                        }
-                    };
-                    process_chunk_parts(t, &chunk, &names[source], &mut sc, &mut out, &mut spill);
-                    let _ = done.send(Part::Last(chunk, out));
-                }
-            });
-        }
-        drop(work_rx);
-
-        let written: io::Result<()> = (|| {
-            let lost = || io::Error::other("a worker thread stopped unexpectedly");
-            for rx in &order_rx {
-                loop {
-                    let out = match rx.recv().map_err(|_| lost())? {
-                        Part::More(source, out) => {
-                            writer.write(to, source, &names[source], &out)?;
-                            out
-                        }
-                        Part::Last(chunk, out) => {
-                            finish(writer, to, &chunk, &out)?;
-                            if readers > 1 {
-                                budget.give_back(charged(&chunk));
-                            }
-                            if keep(&chunk.data) {
-                                let _ = buf_tx.send(chunk.data);
-                            }
-                            if keep_output(&out, limit) {
-                                let _ = res_tx.send(out);
-                            }
-                            break;
-                        }
-                    };
-                    if keep_output(&out, limit) {
-                        let _ = res_tx.send(out);
-                    }
+                };
+                if keep_output(&out, self.limit) {
+                    let _ = recycle.outputs.send(out);
                 }
             }
-            Ok(())
-        })();
-        // On error, closing the queues stops the sequencer, then the readers.
-        drop(order_rx);
-        if written.is_err() {
-            stop.store(true, Ordering::Relaxed);
-            next_source.store(usize::MAX / 2, Ordering::Relaxed);
         }
-        written
-    })
+        Ok(())
+    }
 }
 
 /// Sends to a sequencer's queue, giving up when the run is stopping (the
