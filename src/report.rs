@@ -88,28 +88,12 @@ impl Stats {
         };
         for e in entries {
             match e {
-                Entry::Ran(i) => st.sources.push(compact(&tally.per_source[*i])),
-                Entry::Earlier(v) => st.add_earlier(v),
-            }
-        }
-        #[derive(serde::Deserialize)]
-        struct ByType {
-            #[serde(default)]
-            events_by_category: BTreeMap<String, u64>,
-            #[serde(default)]
-            events_by_type: BTreeMap<String, u64>,
-        }
-        for raw in &st.sources {
-            let Ok(v) = serde_json::from_str::<ByType>(raw.get()) else {
-                continue;
-            };
-            for (sum, part) in [
-                (&mut st.events_by_category, v.events_by_category),
-                (&mut st.events_by_type, v.events_by_type),
-            ] {
-                for (k, n) in part {
-                    *sum.entry(k).or_default() += n;
+                Entry::Ran(i) => {
+                    let ps = &tally.per_source[*i];
+                    st.add_by_type(&ps.events_by_category, &ps.events_by_type);
+                    st.sources.push(compact(ps));
                 }
+                Entry::Earlier(v) => st.add_earlier(v),
             }
         }
         st
@@ -123,8 +107,24 @@ impl Stats {
         self
     }
 
+    /// Adds one source's counts by category and type to the batch's.
+    fn add_by_type(&mut self, categories: &BTreeMap<String, u64>, types: &BTreeMap<String, u64>) {
+        for (sum, part) in [
+            (&mut self.events_by_category, categories),
+            (&mut self.events_by_type, types),
+        ] {
+            for (k, n) in part {
+                *sum.entry(k.clone()).or_default() += n;
+            }
+        }
+    }
+
     /// Adds the stored entry of a source an earlier run did to the totals.
     fn add_earlier(&mut self, v: &serde_json::Value) {
+        let counts = |key: &str| -> BTreeMap<String, u64> {
+            serde_json::from_value(v[key].clone()).unwrap_or_default()
+        };
+        self.add_by_type(&counts("events_by_category"), &counts("events_by_type"));
         let c: Counts = serde_json::from_value(v.clone()).unwrap_or_default();
         self.totals.add(&c);
         self.written += v["written"].as_u64().unwrap_or(c.events);

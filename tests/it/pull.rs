@@ -1326,6 +1326,27 @@ fn spawn_auth(
     (t, err, tx)
 }
 
+/// An HTTP client that acts as the user's browser (non-2xx is not an error).
+fn browser() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Opens the authorize URL as the user would and reads the code the fake
+/// shows when there is no redirect URI (the page's last word).
+fn code_shown_at(url: &str) -> String {
+    let page = browser()
+        .get(url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    page.rsplit(' ').next().unwrap().to_string()
+}
+
 fn printed_url(err: &Shared) -> String {
     wait_for("the authorize URL", Duration::from_secs(5), || {
         err.text().contains("/oauth2/authorize?")
@@ -1377,10 +1398,7 @@ fn auth_catches_the_loopback_redirect_and_stores_private_credentials() {
         err.text().contains("waiting for the redirect")
     });
     // A stray request (favicon) is answered 404 and does not end the wait.
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = browser();
     let stray = agent
         .get(format!("http://127.0.0.1:{port}/favicon.ico"))
         .call()
@@ -1435,18 +1453,7 @@ fn auth_takes_a_pasted_code_and_refuses_a_used_one() {
     let (t, err, tx) = spawn_auth(&fake, &["--credentials", creds.to_str().unwrap()], env);
     let url = printed_url(&err);
     assert!(!url.contains("redirect_uri") && !url.contains("state="));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let page = agent
-        .get(&url)
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
-    let code = page.rsplit(' ').next().unwrap().to_string();
+    let code = code_shown_at(&url);
     wait_for("the prompt", Duration::from_secs(5), || {
         err.text().contains("paste the code")
     });
@@ -2156,18 +2163,7 @@ fn auth_with_a_wrong_app_secret_says_so() {
     }
     let (t, err, tx) = spawn_auth(&fake, &["--credentials", creds.to_str().unwrap()], env);
     let url = printed_url(&err);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let page = agent
-        .get(&url)
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
-    let code = page.rsplit(' ').next().unwrap().to_string();
+    let code = code_shown_at(&url);
     tx.send(format!("{code}\n")).unwrap();
     let e = t.join().unwrap().unwrap_err().to_string();
     assert!(

@@ -137,10 +137,8 @@ pub struct Tally {
     pub notes_shown: u64,
     /// Sources that could not be opened or read to the end.
     pub failed_sources: u64,
-    /// Written events by category and by event type (when the schema has them).
-    pub events_by_category: BTreeMap<String, u64>,
-    pub events_by_type: BTreeMap<String, u64>,
-    /// Catalogue warnings (with `lint`).
+    /// Catalogue warnings (with `lint`). (Counts by category and type are
+    /// kept per source only; the report sums them with earlier runs' ones.)
     pub warnings: WarningTally,
 }
 
@@ -156,24 +154,17 @@ pub struct WarningTally {
 pub const NO_EVENT_TYPE: &str = "(none)";
 
 impl Tally {
-    /// Adds one chunk's events by type (to the totals and to `source`'s)
-    /// and its warnings.
+    /// Adds one chunk's events by type to `source`'s counts, and its warnings.
     fn add_types(&mut self, source: usize, res: &ChunkOutput) {
         let ps = &mut self.per_source[source];
-        let maps = [
-            (&mut self.events_by_category, &mut self.events_by_type),
-            (&mut ps.events_by_category, &mut ps.events_by_type),
-        ];
-        for (by_category, by_type) in maps {
-            res.by_type.for_each(|category, ty, n| {
-                if let Some(c) = category {
-                    bump(by_category, c, n);
-                }
-                if let Some(t) = ty {
-                    bump(by_type, t, n);
-                }
-            });
-        }
+        res.by_type.for_each(|category, ty, n| {
+            if let Some(c) = category {
+                bump(&mut ps.events_by_category, c, n);
+            }
+            if let Some(t) = ty {
+                bump(&mut ps.events_by_type, t, n);
+            }
+        });
         let w = &mut self.warnings;
         for warning in &res.warnings {
             w.total += 1;
