@@ -146,7 +146,7 @@ impl Progress {
                 bar.set_position(read);
                 bar.set_message(snap.text());
             }
-            None => eprintln!("teamlog: progress: {}", snap.text()),
+            None => crate::report::note(&format!("teamlog: progress: {}", snap.text())),
         }
     }
 

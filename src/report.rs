@@ -42,6 +42,13 @@ pub struct Stats {
     pub warnings: Option<WarningTally>,
 }
 
+/// Writes one line to stderr. A closed stderr is ignored, never a panic:
+/// the work goes on and the exit status still tells.
+pub fn note(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// One per-source entry as compact JSON text.
 fn compact<T: Serialize + ?Sized>(v: &T) -> Box<RawValue> {
     serde_json::value::to_raw_value(v).expect("stats entries serialize")

@@ -9,7 +9,7 @@ use crate::exit::Exit;
 use crate::normalize::NormalizeArgs;
 use crate::paths;
 use crate::progress::Progress;
-use crate::report::{Entry, Stats};
+use crate::report::{note, Entry, Stats};
 use crate::sinks::manifest::{self, Manifest, Record, Recorded};
 use crate::sinks::output_dir::{self, Compress, OutputDir};
 use crate::sinks::parquet::writer::{self as parquet_writer, ParquetOut};
@@ -288,12 +288,6 @@ impl FilterArgs {
     }
 }
 
-/// Writes a line to stderr; a closed stderr is ignored (the work goes on and
-/// the exit status still tells).
-fn note(line: &str) {
-    let _ = writeln!(io::stderr(), "{line}");
-}
-
 /// An OS error text without Rust's `(os error N)` suffix.
 fn without_os_error(s: &str) -> &str {
     match s.rfind(" (os error ") {
@@ -352,7 +346,7 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
     )?;
     if !args.quiet {
         for s in &inputs.skipped {
-            eprintln!("teamlog: {}", sanitize(s));
+            note(&format!("teamlog: {}", sanitize(s)));
         }
     }
     let all = inputs.sources;

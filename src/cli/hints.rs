@@ -22,8 +22,8 @@ pub fn check_invocation(args: &FilterArgs) -> anyhow::Result<()> {
         }
     }
     if args.files.is_empty() && !args.quiet && std::io::stdin().is_terminal() {
-        eprintln!(
-            "teamlog: reading events from stdin (a terminal); type or paste NDJSON and end with Ctrl-D, or give a FILE (teamlog --help)"
+        crate::report::note(
+            "teamlog: reading events from stdin (a terminal); type or paste NDJSON and end with Ctrl-D, or give a FILE (teamlog --help)",
         );
     }
     Ok(())
