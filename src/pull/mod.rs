@@ -635,14 +635,10 @@ pub fn run_pull_with(
     // Every path is checked writable before the first request: -o and --rejects
     // are open by now, --state is locked and saved before it, --stats is tried here.
     if let Some(p) = &args.stats {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(p)
-            .map_err(|source| PullError::Output {
-                what: format!("--stats {}", sanitize(&p.display().to_string(), 300)),
-                source,
-            })?;
+        crate::atomic::check_writable(p).map_err(|source| PullError::Output {
+            what: format!("--stats {}", sanitize(&p.display().to_string(), 300)),
+            source,
+        })?;
     }
     let (mut out, name) = match &args.output {
         Some(p) => (
@@ -661,7 +657,7 @@ pub fn run_pull_with(
     if let Some(p) = &args.stats {
         let mut text = serde_json::to_vec_pretty(&sum).expect("summary serializes");
         text.push(b'\n');
-        std::fs::write(p, text).map_err(|source| PullError::Output {
+        crate::atomic::write(p, &text).map_err(|source| PullError::Output {
             what: p.display().to_string(),
             source,
         })?;

@@ -3,7 +3,7 @@
 //! a regular file, how long the file was at the last checkpoint.
 
 use crate::sinks::stream::Labelled;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
@@ -117,7 +117,7 @@ impl Output {
     /// Opens `path` for appending (creating it), so a rerun with the same `--state`
     /// continues the file.
     pub fn append_file(path: &Path) -> io::Result<Output> {
-        let f = OpenOptions::new().append(true).create(true).open(path)?;
+        let f = crate::atomic::open_append(path)?;
         let name = path.display().to_string();
         Ok(Output::from_file(f)?.unwrap_or_else(|f| Output {
             target: Target::Stream(Box::new(Labelled::new(
