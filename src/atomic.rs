@@ -246,12 +246,24 @@ fn write_commit(f: AtomicFile, bytes: &[u8]) -> io::Result<()> {
 /// Like [`write()`], for an output a flag names: errors say
 /// `cannot write --stats to PATH: reason`.
 pub fn write_as(path: &Path, bytes: &[u8], flag: &str) -> io::Result<()> {
+    write_as_with(path, flag, |w| w.write_all(bytes))
+}
+
+/// Like [`write_as`], for content made as it is written (through a buffer):
+/// a large document is never held whole.
+pub fn write_as_with(
+    path: &Path,
+    flag: &str,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let what = format!("cannot write {flag} to");
     let f = AtomicFile::create(path).map_err(|e| with_path(e, &what, path))?;
-    f.file()
-        .write_all(bytes)
-        .and_then(|()| f.commit())
-        .map_err(|e| with_path(e, &what, path))
+    let mut w = io::BufWriter::with_capacity(1 << 16, f.file());
+    fill(&mut w)
+        .and_then(|()| w.flush())
+        .map_err(|e| with_path(e, &what, path))?;
+    drop(w);
+    f.commit().map_err(|e| with_path(e, &what, path))
 }
 
 /// Checks, before any work, that `path` can be created or replaced: its

@@ -24,3 +24,4 @@ pub mod pull;
 pub mod report;
 pub mod signals;
 pub mod sinks;
+pub mod spill;

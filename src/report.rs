@@ -2,11 +2,16 @@
 //! `--stats` JSON document (docs/CONTRACT.md §6), with per-source breakdowns (those of
 //! inputs an earlier run did come from their `--output-dir` records).
 
-use serde::Serialize;
+use crate::spill::{Records, Spill};
+use serde::ser::{Error as _, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::io;
 use std::time::Duration;
-use teamlog_core::pipeline::{Tally, WarningTally};
+use teamlog_core::framing::Source;
+use teamlog_core::pipeline::{SourceLog, SourceTotals, Tally, WarningTally};
 use teamlog_core::terminal::sanitize as terminal_safe;
 use teamlog_core::transform::Counts;
 
@@ -27,12 +32,11 @@ pub struct Stats {
     /// Inputs that could not be opened or read to the end.
     pub failed_sources: u64,
     /// Inputs an earlier run had done (`--output-dir`), not read again; their
-    /// entries in `sources` are that run's.
-    pub skipped_sources: Vec<String>,
-    /// One entry per input, in input order, kept as compact JSON text (a
-    /// few hundred bytes per input, not a tree of allocations: a batch of
-    /// 100,000 small files stays small).
-    pub sources: Vec<Box<RawValue>>,
+    /// entries in `sources` are that run's. Kept on disk until written.
+    skipped_sources: Streamed,
+    /// One entry per input, in input order, kept on disk until written:
+    /// a batch of a million small files holds none of them in memory.
+    sources: Streamed,
     /// Valid events by category and by event type (of the whole batch, as
     /// the totals: inputs an earlier run did count with their stored entry).
     pub events_by_category: BTreeMap<String, u64>,
@@ -40,6 +44,60 @@ pub struct Stats {
     /// Catalogue warnings by kind and by event type (with `--lint`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warnings: Option<WarningTally>,
+    /// What the summary line says of the inputs.
+    #[serde(skip)]
+    inputs: InputsSeen,
+}
+
+/// The inputs, as the summary names them: how many, and the first few with
+/// rejects (a batch of many files gets a line, not a page).
+#[derive(Default)]
+struct InputsSeen {
+    count: usize,
+    skipped: usize,
+    with_rejects: Vec<String>,
+    more_with_rejects: usize,
+}
+
+/// Inputs with rejects named in the summary line; `--stats` has them all.
+const NAMED_WITH_REJECTS: usize = 20;
+
+impl InputsSeen {
+    fn saw(&mut self, name: &str, rejected: u64) {
+        self.count += 1;
+        if rejected == 0 {
+        } else if self.with_rejects.len() < NAMED_WITH_REJECTS {
+            self.with_rejects
+                .push(format!("{} ({rejected})", terminal_safe(name)));
+        } else {
+            self.more_with_rejects += 1;
+        }
+    }
+}
+
+/// A JSON array read from a spill as it is written out, once.
+struct Streamed(RefCell<Option<Records>>);
+
+impl Streamed {
+    fn new(records: Records) -> Streamed {
+        Streamed(RefCell::new(Some(records)))
+    }
+}
+
+impl Serialize for Streamed {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut records = self
+            .0
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| S::Error::custom("a streamed array is written once"))?;
+        let mut seq = s.serialize_seq(Some(records.len()))?;
+        while let Some(text) = records.next_text().map_err(S::Error::custom)? {
+            let raw: &RawValue = serde_json::from_str(text).map_err(S::Error::custom)?;
+            seq.serialize_element(raw)?;
+        }
+        seq.end()
+    }
 }
 
 /// Writes one line to stderr. A closed stderr is ignored, never a panic:
@@ -49,9 +107,12 @@ pub fn note(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
-/// One per-source entry as compact JSON text.
-fn compact<T: Serialize + ?Sized>(v: &T) -> Box<RawValue> {
-    serde_json::value::to_raw_value(v).expect("stats entries serialize")
+/// An OS error text without Rust's `(os error N)` suffix.
+fn without_os_error(s: &str) -> &str {
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => &s[..i],
+        _ => s,
+    }
 }
 
 fn rate(n: u64, secs: f64) -> f64 {
@@ -62,48 +123,102 @@ fn rate(n: u64, secs: f64) -> f64 {
     }
 }
 
-/// One per-source entry: of a source this run read (its index in the tally),
-/// or the stored entry of a source an earlier run did.
-pub enum Entry<'a> {
-    Ran(usize),
-    Earlier(&'a serde_json::Value),
+/// The writer hands each ended source's totals to the batch's spill.
+impl SourceLog for Spill {
+    fn ended(&mut self, _index: usize, totals: SourceTotals) -> io::Result<()> {
+        self.push(&totals)
+    }
+}
+
+/// Which events of a source this run read count as written (its entry's
+/// `written`), by where they went.
+#[derive(Clone, Copy, Debug)]
+pub enum Kept {
+    /// Stdout: what was streamed is out.
+    Streamed,
+    /// `-o FILE`: all or nothing, as the file was put in place or not.
+    AllOrNothing { committed: bool },
+    /// `--output-dir`: a failed source's file is discarded.
+    UnlessFailed,
+}
+
+impl Kept {
+    fn written(self, t: &SourceTotals) -> u64 {
+        let kept = match self {
+            Kept::Streamed => true,
+            Kept::AllOrNothing { committed } => committed,
+            Kept::UnlessFailed => t.error.is_none(),
+        };
+        if kept {
+            t.counts.events
+        } else {
+            0
+        }
+    }
+}
+
+/// What the batch's report is made from besides the tally: its sources in
+/// input order, which of them an earlier run did (with those runs' entries,
+/// in order), and this run's entries for the others (in order).
+pub struct Batch<'a> {
+    pub sources: &'a [Source],
+    pub done: Option<&'a [bool]>,
+    pub earlier: Option<Records>,
+    pub ran: Records,
+    pub kept: Kept,
 }
 
 impl Stats {
-    /// The batch's stats: `entries` in input order, indexes into
-    /// `tally.per_source` for the sources this run read.
-    pub fn new(
-        tally: &Tally,
-        entries: &[Entry<'_>],
-        skipped: Vec<String>,
-        elapsed: Duration,
-    ) -> Stats {
+    /// The batch's stats, in one pass over the per-source entries (which
+    /// go on to a spill of their own, in input order, to be written by
+    /// `--stats`). Each failed input is named on stderr as it is met.
+    pub fn new(tally: &Tally, batch: Batch<'_>, elapsed: Duration) -> io::Result<Stats> {
         let secs = elapsed.as_secs_f64();
         let mut st = Stats {
             totals: tally.totals,
-            written: tally.per_source.iter().map(|s| s.written).sum(),
+            written: 0,
             seconds: secs,
             mb_per_s: rate(tally.totals.bytes_in, secs) / 1e6,
             events_per_s: rate(tally.totals.events, secs),
             rejected_by_reason: tally.by_reason.clone(),
             failed_sources: tally.failed_sources,
-            skipped_sources: skipped,
-            sources: Vec::with_capacity(entries.len()),
+            skipped_sources: Streamed(RefCell::new(None)),
+            sources: Streamed(RefCell::new(None)),
             events_by_category: BTreeMap::new(),
             events_by_type: BTreeMap::new(),
             warnings: None,
+            inputs: InputsSeen::default(),
         };
-        for e in entries {
-            match e {
-                Entry::Ran(i) => {
-                    let ps = &tally.per_source[*i];
-                    st.add_by_type(&ps.events_by_category, &ps.events_by_type);
-                    st.sources.push(compact(ps));
+        let (mut entries, mut skipped) = (Spill::new()?, Spill::new()?);
+        let (mut ran, mut earlier) = (batch.ran, batch.earlier);
+        let lost = || io::Error::other("the per-source entries of the run are incomplete");
+        for (i, s) in batch.sources.iter().enumerate() {
+            if batch.done.is_some_and(|d| d[i]) {
+                let records = earlier.as_mut().ok_or_else(lost)?;
+                let v: serde_json::Value = records.next_record()?.ok_or_else(lost)?;
+                st.add_earlier(&v);
+                st.inputs.saw(&s.name, v["rejected"].as_u64().unwrap_or(0));
+                st.inputs.skipped += 1;
+                skipped.push(&*s.name)?;
+                entries.push(&v)?;
+            } else {
+                let mut t: SourceTotals = ran.next_record()?.ok_or_else(lost)?;
+                t.written = batch.kept.written(&t);
+                st.written += t.written;
+                st.add_by_type(&t.events_by_category, &t.events_by_type);
+                st.inputs.saw(&t.source, t.counts.rejected);
+                if let Some(e) = &t.error {
+                    note(&format!(
+                        "teamlog: error: {}",
+                        terminal_safe(without_os_error(e))
+                    ));
                 }
-                Entry::Earlier(v) => st.add_earlier(v),
+                entries.push(&t)?;
             }
         }
-        st
+        st.sources = Streamed::new(entries.read()?);
+        st.skipped_sources = Streamed::new(skipped.read()?);
+        Ok(st)
     }
 
     /// Reports the catalogue warnings too (the run had `--lint`).
@@ -121,7 +236,12 @@ impl Stats {
             (&mut self.events_by_type, types),
         ] {
             for (k, n) in part {
-                *sum.entry(k.clone()).or_default() += n;
+                match sum.get_mut(k) {
+                    Some(c) => *c += n,
+                    None => {
+                        sum.insert(k.clone(), *n);
+                    }
+                }
             }
         }
     }
@@ -141,7 +261,6 @@ impl Stats {
                     n.as_u64().unwrap_or(0);
             }
         }
-        self.sources.push(compact(v));
     }
 
     /// The one-line summary (docs/CONTRACT.md §6) of the batch, like `--stats`, plus a
@@ -179,27 +298,24 @@ impl Stats {
         if let Some(w) = &self.warnings {
             s.push_str(&warnings_summary(w));
         }
-        #[derive(serde::Deserialize)]
-        struct Named {
-            source: String,
-            #[serde(default)]
-            rejected: u64,
+        let inputs = &self.inputs;
+        if inputs.count > 1 && !inputs.with_rejects.is_empty() {
+            s.push_str(&format!(
+                "\nteamlog: rejects in {}",
+                inputs.with_rejects.join(", ")
+            ));
+            if inputs.more_with_rejects > 0 {
+                s.push_str(&format!(
+                    " and {} more inputs (--stats lists every input)",
+                    inputs.more_with_rejects
+                ));
+            }
         }
-        let with: Vec<String> = self
-            .sources
-            .iter()
-            .filter_map(|raw| serde_json::from_str::<Named>(raw.get()).ok())
-            .filter(|n| n.rejected > 0)
-            .map(|n| format!("{} ({})", terminal_safe(&n.source), n.rejected))
-            .collect();
-        if self.sources.len() > 1 && !with.is_empty() {
-            s.push_str(&format!("\nteamlog: rejects in {}", with.join(", ")));
-        }
-        if !self.skipped_sources.is_empty() {
+        if inputs.skipped > 0 {
             // Their counts are in the line above, as in --stats.
             s.push_str(&format!(
                 "\nteamlog: skipped {} inputs whose output already exists (--force redoes them)",
-                self.skipped_sources.len()
+                inputs.skipped
             ));
         }
         s

@@ -9,12 +9,13 @@ use crate::exit::Exit;
 use crate::normalize::NormalizeArgs;
 use crate::paths;
 use crate::progress::Progress;
-use crate::report::{note, Entry, Stats};
-use crate::sinks::manifest::{self, Manifest, Record, Recorded};
+use crate::report::{note, Batch, Kept, Stats};
+use crate::sinks::manifest::{self, Manifest, Recorded};
 use crate::sinks::output_dir::{self, Compress, OutputDir};
 use crate::sinks::parquet::writer::{self as parquet_writer, ParquetOut};
 use crate::sinks::parquet::{self, ParquetCompression};
 use crate::sinks::stream::{check_stdout, Labelled};
+use crate::spill::{Records, Spill};
 use clap::Args;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -288,14 +289,6 @@ impl FilterArgs {
     }
 }
 
-/// An OS error text without Rust's `(os error N)` suffix.
-fn without_os_error(s: &str) -> &str {
-    match s.rfind(" (os error ") {
-        Some(i) if s.ends_with(')') => &s[..i],
-        _ => s,
-    }
-}
-
 /// `--output-dir`'s view of the run: every source's output path and key,
 /// the bookkeeping, and what an earlier run already did.
 struct DirPlan {
@@ -305,8 +298,8 @@ struct DirPlan {
     /// `DIR/p_event_date=*/NAME` of its files, one per event day).
     targets: Vec<PathBuf>,
     keys: Vec<String>,
-    /// Per source: the record of an earlier run that did it (skipped now).
-    records: Vec<Option<Record>>,
+    /// Per source: whether an earlier run did it (skipped now).
+    done: Vec<bool>,
 }
 
 /// The run's outputs, open before the first line is read.
@@ -350,25 +343,35 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
         }
     }
     let all = inputs.sources;
-    let dir = args
-        .output_dir
-        .as_deref()
-        .map(|d| plan_output_dir(d, args, &all))
-        .transpose()?;
+    let (dir, earlier) = match args.output_dir.as_deref() {
+        Some(d) => {
+            let (plan, earlier) = plan_output_dir(d, args, &all)?;
+            (Some(plan), Some(earlier.read()?))
+        }
+        None => (None, None),
+    };
     check_outputs(args, &all, dir.as_ref())?;
     let todo: Vec<Source> = match &dir {
         Some(d) => all
             .iter()
-            .zip(&d.records)
-            .filter(|(_, r)| r.is_none())
+            .zip(&d.done)
+            .filter(|(_, done)| !**done)
             .map(|(s, _)| s.clone())
             .collect(),
         None => all.clone(),
     };
     let mut outputs = open_outputs(args, dir.as_ref(), transformer.plan())?;
-    let mut tally = run_pipeline(args, &transformer, &todo, &mut outputs)?;
-    commit(outputs, dir.as_ref(), &mut tally)?;
-    report(args, &tally, &all, dir.as_ref(), started)
+    let (tally, ran) = run_pipeline(args, &transformer, &todo, &mut outputs)?;
+    drop(todo);
+    let kept = commit(outputs, dir.as_ref(), &tally)?;
+    let batch = Batch {
+        sources: &all,
+        done: dir.as_ref().map(|d| &d.done[..]),
+        earlier,
+        ran,
+        kept,
+    };
+    report(args, &tally, batch, started)
 }
 
 /// Refuses outputs that are inputs, inside an input tree, or each other,
@@ -443,10 +446,10 @@ fn open_outputs<'a>(
         ))),
         (None, Some(d)) if args.parquet() => {
             let (names, keys) = d
-                .records
+                .done
                 .iter()
                 .zip(d.targets.iter().zip(&d.keys))
-                .filter(|(r, _)| r.is_none())
+                .filter(|(done, _)| !**done)
                 .map(|(_, (t, k))| (parquet_name(t), k.clone()))
                 .unzip();
             Box::new(Recorded::new(
@@ -457,10 +460,10 @@ fn open_outputs<'a>(
         }
         (None, Some(d)) => {
             let (targets, keys) = d
-                .records
+                .done
                 .iter()
                 .zip(d.targets.iter().zip(&d.keys))
-                .filter(|(r, _)| r.is_none())
+                .filter(|(done, _)| !**done)
                 .map(|(_, (t, k))| (t.clone(), k.clone()))
                 .unzip();
             Box::new(Recorded::new(
@@ -511,13 +514,14 @@ fn open_record_file(
     Ok((f, w))
 }
 
-/// Runs the engine over `sources` into `outputs`, with the progress display.
+/// Runs the engine over `sources` into `outputs`, with the progress display;
+/// gives the tally and the sources' entries, in order.
 fn run_pipeline(
     args: &FilterArgs,
     transformer: &Transformer,
     sources: &[Source],
     outputs: &mut Outputs,
-) -> anyhow::Result<Tally> {
+) -> anyhow::Result<(Tally, Records)> {
     let notes = transformer.options().reject_notes;
     let read_bytes = Arc::new(AtomicU64::new(0));
     let mut writer = Writer::new(args.normalize.row_ids(transformer.options()), notes);
@@ -533,8 +537,10 @@ fn run_pipeline(
     // Under --output-dir the rejects go to each source's sidecar, and
     // --rejects is filled from the sidecars at the end.
     let streamed = args.output_dir.is_none();
+    let mut entries = Spill::new()?;
     let mut to = Targets {
         out: &mut *outputs.events,
+        sources: Some(&mut entries),
         rejects: outputs
             .rejects
             .as_mut()
@@ -556,7 +562,7 @@ fn run_pipeline(
         p.lock().expect("not poisoned").finish();
     }
     ran?;
-    Ok(writer.tally)
+    Ok((writer.tally, entries.read()?))
 }
 
 /// The inputs' total size on disk, when every one is a file (for progress).
@@ -577,7 +583,8 @@ fn total_size(sources: &[Source]) -> Option<u64> {
 /// nothing counts as written); under `--output-dir` each complete source's
 /// file was committed as it ended. `--rejects` is committed last (under
 /// `--output-dir` rebuilt from every source's sidecar, in input order).
-fn commit(outputs: Outputs, dir: Option<&DirPlan>, tally: &mut Tally) -> anyhow::Result<()> {
+/// Says which events count as written.
+fn commit(outputs: Outputs, dir: Option<&DirPlan>, tally: &Tally) -> anyhow::Result<Kept> {
     let Outputs {
         target,
         mut events,
@@ -606,16 +613,13 @@ fn commit(outputs: Outputs, dir: Option<&DirPlan>, tally: &mut Tally) -> anyhow:
             ));
         }
     }
-    for s in &mut tally.per_source {
-        // Stdout: what was streamed is out. `-o`: all or nothing.
-        // `--output-dir`: a failed source's file is discarded.
-        let kept = if one_file {
-            complete
-        } else {
-            dir.is_none() || s.error.is_none()
-        };
-        s.written = if kept { s.counts.events } else { 0 };
-    }
+    let kept = match (one_file, dir) {
+        (true, _) => Kept::AllOrNothing {
+            committed: complete,
+        },
+        (false, Some(_)) => Kept::UnlessFailed,
+        (false, None) => Kept::Streamed,
+    };
     if let Some((f, mut w)) = rejects {
         if let Some(d) = dir {
             for k in &d.keys {
@@ -626,7 +630,7 @@ fn commit(outputs: Outputs, dir: Option<&DirPlan>, tally: &mut Tally) -> anyhow:
         drop(w);
         f.commit()?;
     }
-    Ok(())
+    Ok(kept)
 }
 
 /// Writes `--stats`, names failed inputs, prints the summary, and decides
@@ -634,39 +638,15 @@ fn commit(outputs: Outputs, dir: Option<&DirPlan>, tally: &mut Tally) -> anyhow:
 fn report(
     args: &FilterArgs,
     tally: &Tally,
-    all: &[Source],
-    dir: Option<&DirPlan>,
+    batch: Batch<'_>,
     started: Instant,
 ) -> anyhow::Result<Exit> {
-    let mut entries = Vec::with_capacity(all.len());
-    let mut skipped = Vec::new();
-    let mut ran = 0;
-    for (i, s) in all.iter().enumerate() {
-        match dir.and_then(|d| d.records[i].as_ref()) {
-            Some(rec) => {
-                entries.push(Entry::Earlier(&rec.stats));
-                skipped.push(s.name.to_string());
-            }
-            None => {
-                entries.push(Entry::Ran(ran));
-                ran += 1;
-            }
-        }
-    }
-    let stats =
-        Stats::new(tally, &entries, skipped, started.elapsed()).with_lint(tally, args.lint());
+    let stats = Stats::new(tally, batch, started.elapsed())?.with_lint(tally, args.lint());
     if let Some(p) = &args.stats {
-        let mut json = serde_json::to_vec_pretty(&stats)?;
-        json.push(b'\n');
-        atomic::write_as(p, &json, "--stats")?;
-    }
-    for s in &tally.per_source {
-        if let Some(e) = &s.error {
-            note(&format!(
-                "teamlog: error: {}",
-                sanitize(without_os_error(e))
-            ));
-        }
+        atomic::write_as_with(p, "--stats", |w| {
+            serde_json::to_writer_pretty(&mut *w, &stats)?;
+            w.write_all(b"\n")
+        })?;
     }
     if !args.quiet {
         let unshown = tally.unshown_rejects();
@@ -685,7 +665,11 @@ fn report(
 /// Decides `--output-dir`'s work: every source's output path and key, and
 /// which an earlier run did. Two inputs that would write the same output
 /// (or record) are a usage error.
-fn plan_output_dir(dir: &Path, args: &FilterArgs, sources: &[Source]) -> anyhow::Result<DirPlan> {
+fn plan_output_dir(
+    dir: &Path,
+    args: &FilterArgs,
+    sources: &[Source],
+) -> anyhow::Result<(DirPlan, Spill)> {
     let mut seen = std::collections::HashMap::new();
     let mut targets = Vec::with_capacity(sources.len());
     let mut keys = Vec::with_capacity(sources.len());
@@ -714,14 +698,15 @@ fn plan_output_dir(dir: &Path, args: &FilterArgs, sources: &[Source]) -> anyhow:
         keys.push(key);
     }
     let manifest = Manifest::new(dir);
-    let records = manifest::plan(&manifest, sources, &keys, args.force);
-    Ok(DirPlan {
+    let (done, earlier) = manifest::plan(&manifest, sources, &keys, args.force)?;
+    let plan = DirPlan {
         dir: dir.to_path_buf(),
         manifest,
         targets,
         keys,
-        records,
-    })
+        done,
+    };
+    Ok((plan, earlier))
 }
 
 /// The file name of a Parquet source's files (the last part of its target).

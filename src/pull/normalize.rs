@@ -84,6 +84,7 @@ impl EventSink for NormalizeSink {
         let mut single = Stream(out);
         let mut to = Targets {
             out: &mut single,
+            sources: None,
             rejects: self.rejects.as_mut().map(|r| &mut r.0 as &mut dyn Write),
             messages: (!self.quiet).then_some(&mut stderr as &mut dyn Write),
             warnings: None,

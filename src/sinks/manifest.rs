@@ -22,6 +22,7 @@
 //! through [`SourceFiles`]) and does all of the above around it.
 
 use crate::atomic::{self, AtomicFile};
+use crate::spill::Spill;
 use serde::{Deserialize, Serialize};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -361,24 +362,29 @@ impl<S: SourceFiles> Sink for Recorded<S> {
     }
 }
 
-/// Decides the work: per source (with its key), the record of the earlier
-/// run that did it, or `None` to do it now. Stdin is always done again (it
-/// is never the same stream twice); so is everything with `force`.
+/// Decides the work: per source (with its key), whether an earlier run did
+/// it, and those runs' `--stats` entries in order, spilled to disk (a rerun
+/// over a million done files keeps none of them in memory). Stdin is always
+/// done again (it is never the same stream twice); so is everything with
+/// `force`.
 pub fn plan(
     manifest: &Manifest,
     sources: &[Source],
     keys: &[String],
     force: bool,
-) -> Vec<Option<Record>> {
-    sources
-        .iter()
-        .zip(keys)
-        .map(|(s, k)| {
-            (!force && s.path.is_some())
-                .then(|| manifest.done(k))
-                .flatten()
-        })
-        .collect()
+) -> io::Result<(Vec<bool>, Spill)> {
+    let mut done = Vec::with_capacity(sources.len());
+    let mut earlier = Spill::new()?;
+    for (s, k) in sources.iter().zip(keys) {
+        let rec = (!force && s.path.is_some())
+            .then(|| manifest.done(k))
+            .flatten();
+        if let Some(rec) = &rec {
+            earlier.push(&rec.stats)?;
+        }
+        done.push(rec.is_some());
+    }
+    Ok((done, earlier))
 }
 
 /// A hidden switch for tests of interrupted runs: `TEAMLOG_TEST_ABORT` set to

@@ -27,12 +27,13 @@
 //!   million elements);
 //! - recycled buffers go back to be reused only when not oversized.
 
-use crate::framing::{self, Chunk, Compression, Source, SourceReader};
+use crate::framing::{self, Chunk, Source, SourceReader};
 use crate::rowid::RowIdGen;
 use crate::sink::Sink;
 use crate::terminal::sanitize as terminal_safe;
 use crate::transform::{ChunkOutput, Counts, Scratch, Transformer};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -77,8 +78,10 @@ impl Settings {
     }
 }
 
-/// Totals for one source.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+/// Totals for one source: its `--stats` entry (read back by whoever keeps
+/// them, see [`SourceLog`]).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SourceTotals {
     pub source: String,
     /// The path's exact bytes in base64 when they are not UTF-8 (`source`
@@ -86,7 +89,7 @@ pub struct SourceTotals {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_base64: Option<String>,
     /// `none`, `gzip` or `zstd`; absent when the source could not be opened.
-    pub compression: Option<&'static str>,
+    pub compression: Option<Cow<'static, str>>,
     /// Size on disk (compressed), when the source is a file.
     pub size: Option<u64>,
     #[serde(flatten)]
@@ -104,9 +107,19 @@ pub struct SourceTotals {
     pub events_by_type: BTreeMap<String, u64>,
 }
 
+/// Receives each source's totals once the source has ended, in input
+/// order. The writer keeps only the source it is on, so a batch of a
+/// million small files does not hold a million sets of totals: whoever
+/// wants them all keeps them (the application spills them to disk).
+pub trait SourceLog {
+    fn ended(&mut self, index: usize, totals: SourceTotals) -> io::Result<()>;
+}
+
 /// Where the ordered writer sends things.
 pub struct Targets<'a> {
     pub out: &'a mut dyn Sink,
+    /// Each ended source's totals (dropped when `None`).
+    pub sources: Option<&'a mut dyn SourceLog>,
     pub rejects: Option<&'a mut dyn Write>,
     /// Reject messages go here (stderr) unless quiet.
     pub messages: Option<&'a mut dyn Write>,
@@ -127,12 +140,14 @@ pub struct Writer {
     pub on_chunk: Option<ChunkHook>,
 }
 
-/// What the writer counted: totals, rejects by reason, per-source totals.
+/// What the writer counted: totals, rejects by reason, and the totals of
+/// the source being written (each ended source's go to [`SourceLog`]).
 #[derive(Debug, Default)]
 pub struct Tally {
     pub totals: Counts,
     pub by_reason: BTreeMap<String, u64>,
-    pub per_source: Vec<SourceTotals>,
+    /// The source being written: its index and its totals so far.
+    pub current: Option<(usize, SourceTotals)>,
     /// Rejects described on stderr.
     pub notes_shown: u64,
     /// Sources that could not be opened or read to the end.
@@ -154,9 +169,32 @@ pub struct WarningTally {
 pub const NO_EVENT_TYPE: &str = "(none)";
 
 impl Tally {
-    /// Adds one chunk's events by type to `source`'s counts, and its warnings.
-    fn add_types(&mut self, source: usize, res: &ChunkOutput) {
-        let ps = &mut self.per_source[source];
+    /// The totals of source `index`, started (named `name`) at its first chunk.
+    fn source(&mut self, index: usize, name: &str, res: &ChunkOutput) -> &mut SourceTotals {
+        if self.current.as_ref().map(|c| c.0) != Some(index) {
+            let totals = SourceTotals {
+                source: name.to_string(),
+                source_base64: res.source_base64.as_deref().map(str::to_string),
+                ..SourceTotals::default()
+            };
+            self.current = Some((index, totals));
+        }
+        &mut self.current.as_mut().expect("just set").1
+    }
+
+    /// Adds one chunk's counts, rejects by reason, events by type and
+    /// warnings to the batch's and to source `index`'s.
+    fn add(&mut self, index: usize, name: &str, res: &ChunkOutput) {
+        self.totals.add(&res.counts);
+        for (class, n) in &res.by_reason {
+            *self.by_reason.entry(class.clone()).or_default() += n;
+        }
+        add_warnings(&mut self.warnings, res);
+        let ps = self.source(index, name, res);
+        ps.counts.add(&res.counts);
+        for (class, n) in &res.by_reason {
+            *ps.rejected_by_reason.entry(class.clone()).or_default() += n;
+        }
         res.by_type.for_each(|category, ty, n| {
             if let Some(c) = category {
                 bump(&mut ps.events_by_category, c, n);
@@ -165,13 +203,16 @@ impl Tally {
                 bump(&mut ps.events_by_type, t, n);
             }
         });
-        let w = &mut self.warnings;
-        for warning in &res.warnings {
-            w.total += 1;
-            *w.by_kind.entry(warning.kind.as_str()).or_default() += 1;
-            let ty = warning.event_type.as_deref().unwrap_or(NO_EVENT_TYPE);
-            bump(&mut w.by_event_type, ty, 1);
-        }
+    }
+}
+
+/// Counts one chunk's catalogue warnings.
+fn add_warnings(w: &mut WarningTally, res: &ChunkOutput) {
+    for warning in &res.warnings {
+        w.total += 1;
+        *w.by_kind.entry(warning.kind.as_str()).or_default() += 1;
+        let ty = warning.event_type.as_deref().unwrap_or(NO_EVENT_TYPE);
+        bump(&mut w.by_event_type, ty, 1);
     }
 }
 
@@ -267,36 +308,32 @@ impl Writer {
                 let _ = writeln!(m, "teamlog: {at}: {}", terminal_safe(&n.reason));
             }
         }
-        tally.totals.add(&res.counts);
-        if tally.per_source.len() <= source {
-            tally
-                .per_source
-                .resize_with(source + 1, SourceTotals::default);
-        }
-        tally.add_types(source, res);
-        let ps = &mut tally.per_source[source];
-        ps.counts.add(&res.counts);
-        for (class, n) in &res.by_reason {
-            *tally.by_reason.entry(class.clone()).or_default() += n;
-            *ps.rejected_by_reason.entry(class.clone()).or_default() += n;
-        }
+        tally.add(source, name, res);
         if let Some(f) = &mut self.on_chunk {
             f(tally);
         }
         Ok(())
     }
 
-    /// Records how a source ended and lets the output finish it.
+    /// Records how a source ended, lets the output finish it and hands its
+    /// totals on. Its last chunk was written just before, so they exist.
     fn end_source(&mut self, to: &mut Targets<'_>, chunk: &Chunk) -> io::Result<()> {
         let Some(end) = &chunk.end else {
             return Ok(());
         };
-        let ps = &mut self.tally.per_source[chunk.source];
-        ps.compression = end.compression.map(Compression::name);
+        let (index, mut ps) = match self.tally.current.take() {
+            Some((i, ps)) if i == chunk.source => (i, ps),
+            _ => unreachable!("a source ends after its last chunk is written"),
+        };
+        ps.compression = end.compression.map(|c| Cow::Borrowed(c.name()));
         ps.size = end.size;
         ps.error = end.failure.clone();
         self.tally.failed_sources += u64::from(end.failure.is_some());
-        to.out.source_done(chunk.source, ps)
+        to.out.source_done(index, &ps)?;
+        match &mut to.sources {
+            Some(log) => log.ended(index, ps),
+            None => Ok(()),
+        }
     }
 }
 
@@ -460,15 +497,6 @@ pub fn run(
     to: &mut Targets<'_>,
     read_bytes: &Arc<AtomicU64>,
 ) -> io::Result<()> {
-    // Every source gets a row in the per-source totals, read or not.
-    writer.tally.per_source = sources
-        .iter()
-        .map(|s| SourceTotals {
-            source: s.name.to_string(),
-            source_base64: s.name_base64(),
-            ..SourceTotals::default()
-        })
-        .collect();
     let run = Run {
         t,
         sources,
