@@ -31,10 +31,11 @@ pub struct Inputs<'a> {
     pub trees: &'a [PathBuf],
 }
 
-/// `--output-dir` and the files it will write.
+/// `--output-dir` and the files it will write (made one at a time: a batch
+/// of many inputs holds no list of them).
 pub struct OutputTree<'a> {
     pub dir: &'a Path,
-    pub targets: &'a [PathBuf],
+    pub targets: Box<dyn Iterator<Item = PathBuf> + 'a>,
 }
 
 type Identity = (u64, u64);
@@ -83,22 +84,26 @@ fn shown(p: &Path) -> String {
 pub fn check(
     inputs: &Inputs<'_>,
     outputs: &[Output<'_>],
-    tree: Option<&OutputTree<'_>>,
+    tree: Option<OutputTree<'_>>,
 ) -> anyhow::Result<()> {
-    let mut by_identity: HashMap<Identity, String> = HashMap::new();
-    for s in inputs.sources {
+    // Each input's file, by identity, to its index (named only if refused).
+    let mut by_identity: HashMap<Identity, usize> = HashMap::new();
+    for (i, s) in inputs.sources.iter().enumerate() {
         let m = match &s.path {
             Some(p) => std::fs::metadata(p),
             None => std::fs::metadata("/dev/stdin"),
         };
         if let Some(id) = m.ok().as_ref().and_then(identity) {
-            let name = match &s.path {
-                Some(_) => shown(Path::new(&*s.name)),
-                None => "stdin".to_string(),
-            };
-            by_identity.entry(id).or_insert(name);
+            by_identity.entry(id).or_insert(i);
         }
     }
+    let input_name = |i: usize| {
+        let s = &inputs.sources[i];
+        match &s.path {
+            Some(_) => shown(Path::new(&*s.name)),
+            None => "stdin".to_string(),
+        }
+    };
     let trees: Vec<(PathBuf, &PathBuf)> = inputs.trees.iter().map(|t| (resolve(t), t)).collect();
 
     let mut claimed: HashMap<PathBuf, String> = HashMap::new();
@@ -114,7 +119,8 @@ pub fn check(
             continue;
         }
         if let Some(id) = meta.as_ref().and_then(identity) {
-            if let Some(input) = by_identity.get(&id) {
+            if let Some(&input) = by_identity.get(&id) {
+                let input = input_name(input);
                 anyhow::bail!(
                     "{what} is the input {input}: writing it would destroy the input; choose another output path"
                 );
@@ -150,6 +156,7 @@ pub fn check(
             }
         }
         for target in t.targets {
+            let target = &target;
             // One resolution of the directory, not one per file.
             let tr = match target.strip_prefix(t.dir) {
                 Ok(rel) => real.join(rel),
@@ -169,7 +176,8 @@ pub fn check(
                 );
             }
             if let Some(id) = meta.as_ref().and_then(identity) {
-                if let Some(input) = by_identity.get(&id) {
+                if let Some(&input) = by_identity.get(&id) {
+                    let input = input_name(input);
                     anyhow::bail!(
                         "--output-dir would replace the input {input} by its output {}; choose another output directory",
                         shown(target)

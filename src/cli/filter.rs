@@ -294,12 +294,25 @@ impl FilterArgs {
 struct DirPlan {
     dir: PathBuf,
     manifest: Manifest,
-    /// Per source, its output file (with --format parquet the pattern
-    /// `DIR/p_event_date=*/NAME` of its files, one per event day).
-    targets: Vec<PathBuf>,
-    keys: Vec<String>,
-    /// Per source: whether an earlier run did it (skipped now).
+    /// Per source: whether an earlier run did it (skipped now). A source's
+    /// output path and key are made from it when needed ([`DirPlan::target`],
+    /// [`manifest::key`]): a batch holds no path per input beyond its own.
     done: Vec<bool>,
+    parquet: bool,
+    compress: Compress,
+}
+
+impl DirPlan {
+    /// A source's output file (with --format parquet the pattern
+    /// `DIR/p_event_date=*/NAME` of its files, one per event day).
+    fn target(&self, s: &Source) -> PathBuf {
+        if self.parquet {
+            let days = format!("{}=*", parquet::PARTITION_COLUMN);
+            self.dir.join(days).join(parquet_writer::file_name(&s.rel))
+        } else {
+            output_dir::output_path(&self.dir, s, self.compress)
+        }
+    }
 }
 
 /// The run's outputs, open before the first line is read.
@@ -342,7 +355,7 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
             note(&format!("teamlog: {}", sanitize(s)));
         }
     }
-    let all = inputs.sources;
+    let all: Arc<[Source]> = inputs.sources.into();
     let (dir, earlier) = match args.output_dir.as_deref() {
         Some(d) => {
             let (plan, earlier) = plan_output_dir(d, args, &all)?;
@@ -351,19 +364,19 @@ pub fn run(args: &FilterArgs) -> anyhow::Result<Exit> {
         None => (None, None),
     };
     check_outputs(args, &all, dir.as_ref())?;
-    let todo: Vec<Source> = match &dir {
-        Some(d) => all
+    // The inputs to read now: all of them, or (a rerun) those not done.
+    let todo: Arc<[Source]> = match &dir {
+        Some(d) if d.done.iter().any(|&done| done) => all
             .iter()
             .zip(&d.done)
             .filter(|(_, done)| !**done)
             .map(|(s, _)| s.clone())
             .collect(),
-        None => all.clone(),
+        _ => all.clone(),
     };
-    let mut outputs = open_outputs(args, dir.as_ref(), transformer.plan())?;
+    let mut outputs = open_outputs(args, dir.as_ref(), &todo, transformer.plan())?;
     let (tally, ran) = run_pipeline(args, &transformer, &todo, &mut outputs)?;
-    drop(todo);
-    let kept = commit(outputs, dir.as_ref(), &tally)?;
+    let kept = commit(outputs, &all, dir.as_ref(), &tally)?;
     let batch = Batch {
         sources: &all,
         done: dir.as_ref().map(|d| &d.done[..]),
@@ -399,13 +412,12 @@ fn check_outputs(args: &FilterArgs, all: &[Source], dir: Option<&DirPlan>) -> an
     }
     // A Parquet table's files are known only as each source ends (one per
     // event day); the directory itself is still checked.
-    let targets: &[PathBuf] = match dir {
-        Some(d) if !args.parquet() => &d.targets,
-        _ => &[],
-    };
     let tree = dir.map(|d| paths::OutputTree {
         dir: &d.dir,
-        targets,
+        targets: match d.parquet {
+            false => Box::new(all.iter().map(|s| d.target(s))),
+            true => Box::new(std::iter::empty()),
+        },
     });
     paths::check(
         &paths::Inputs {
@@ -413,7 +425,7 @@ fn check_outputs(args: &FilterArgs, all: &[Source], dir: Option<&DirPlan>) -> an
             trees: &trees,
         },
         &outs,
-        tree.as_ref(),
+        tree,
     )?;
     if let Some(d) = dir {
         d.manifest.prepare()?;
@@ -426,6 +438,7 @@ fn check_outputs(args: &FilterArgs, all: &[Source], dir: Option<&DirPlan>) -> an
 fn open_outputs<'a>(
     args: &FilterArgs,
     dir: Option<&DirPlan>,
+    todo: &Arc<[Source]>,
     plan: &'a Plan,
 ) -> anyhow::Result<Outputs<'a>> {
     let target = args
@@ -445,33 +458,21 @@ fn open_outputs<'a>(
             t.shown().display().to_string(),
         ))),
         (None, Some(d)) if args.parquet() => {
-            let (names, keys) = d
-                .done
+            let names = todo
                 .iter()
-                .zip(d.targets.iter().zip(&d.keys))
-                .filter(|(done, _)| !**done)
-                .map(|(_, (t, k))| (parquet_name(t), k.clone()))
-                .unzip();
+                .map(|s| parquet_writer::file_name(&s.rel))
+                .collect();
             Box::new(Recorded::new(
                 ParquetOut::partitioned(plan, &args.parquet.settings(), &d.dir, names),
                 d.manifest.clone(),
-                keys,
+                todo.clone(),
             ))
         }
-        (None, Some(d)) => {
-            let (targets, keys) = d
-                .done
-                .iter()
-                .zip(d.targets.iter().zip(&d.keys))
-                .filter(|(done, _)| !**done)
-                .map(|(_, (t, k))| (t.clone(), k.clone()))
-                .unzip();
-            Box::new(Recorded::new(
-                OutputDir::new(&d.dir, targets, args.compress),
-                d.manifest.clone(),
-                keys,
-            ))
-        }
+        (None, Some(d)) => Box::new(Recorded::new(
+            OutputDir::new(&d.dir, todo.clone(), args.compress),
+            d.manifest.clone(),
+            todo.clone(),
+        )),
         // Line-buffered: each chunk's events reach a reader as soon as they
         // are written (`tail -f | teamlog | ...` streams).
         (None, None) => Box::new(Stream(Labelled::stdout(io::stdout()))),
@@ -584,7 +585,12 @@ fn total_size(sources: &[Source]) -> Option<u64> {
 /// file was committed as it ended. `--rejects` is committed last (under
 /// `--output-dir` rebuilt from every source's sidecar, in input order).
 /// Says which events count as written.
-fn commit(outputs: Outputs, dir: Option<&DirPlan>, tally: &Tally) -> anyhow::Result<Kept> {
+fn commit(
+    outputs: Outputs,
+    all: &[Source],
+    dir: Option<&DirPlan>,
+    tally: &Tally,
+) -> anyhow::Result<Kept> {
     let Outputs {
         target,
         mut events,
@@ -622,8 +628,8 @@ fn commit(outputs: Outputs, dir: Option<&DirPlan>, tally: &Tally) -> anyhow::Res
     };
     if let Some((f, mut w)) = rejects {
         if let Some(d) = dir {
-            for k in &d.keys {
-                d.manifest.copy_rejects(k, &mut w)?;
+            for s in all {
+                d.manifest.copy_rejects(&manifest::key(&s.rel), &mut w)?;
             }
         }
         w.flush()?;
@@ -662,55 +668,50 @@ fn report(
     })
 }
 
-/// Decides `--output-dir`'s work: every source's output path and key, and
-/// which an earlier run did. Two inputs that would write the same output
-/// (or record) are a usage error.
+/// Decides `--output-dir`'s work: which inputs an earlier run did (with
+/// their stored entries, spilled). Two inputs that would write the same
+/// output (or record) are a usage error: the claims are compared by a
+/// 128-bit hash of their bytes (exact paths, so names that are not UTF-8
+/// stay distinct), and a hit is confirmed on the paths themselves.
 fn plan_output_dir(
     dir: &Path,
     args: &FilterArgs,
     sources: &[Source],
 ) -> anyhow::Result<(DirPlan, Spill)> {
-    let mut seen = std::collections::HashMap::new();
-    let mut targets = Vec::with_capacity(sources.len());
-    let mut keys = Vec::with_capacity(sources.len());
-    for s in sources {
-        let t = if args.parquet() {
-            // Its files, one per event day, all have this name.
-            let days = format!("{}=*", parquet::PARTITION_COLUMN);
-            dir.join(days).join(parquet_writer::file_name(&s.rel))
-        } else {
-            output_dir::output_path(dir, s, args.compress)
-        };
-        let key = manifest::key(&s.rel);
-        // Paths compared as bytes: names that are not UTF-8 stay distinct.
-        let record = std::ffi::OsString::from(format!("\0record {key}"));
-        for claim in [t.clone().into_os_string(), record] {
-            if let Some(other) = seen.insert(claim.clone(), s.name.clone()) {
+    use std::os::unix::ffi::OsStringExt;
+    let manifest = Manifest::new(dir);
+    let mut plan = DirPlan {
+        dir: dir.to_path_buf(),
+        manifest,
+        done: Vec::new(),
+        parquet: args.parquet(),
+        compress: args.compress,
+    };
+    // An input's two claims: its output file and its record's key.
+    let claims = |s: &Source| {
+        let mut record = b"\0record ".to_vec();
+        record.extend_from_slice(manifest::key(&s.rel).as_bytes());
+        [plan.target(s).into_os_string().into_vec(), record]
+    };
+    let mut seen = std::collections::HashMap::with_capacity(2 * sources.len());
+    for (i, s) in sources.iter().enumerate() {
+        for (n, claim) in claims(s).into_iter().enumerate() {
+            let h = xxhash_rust::xxh3::xxh3_128(&claim);
+            let Some(other) = seen.insert(h, i) else {
+                continue;
+            };
+            if claims(&sources[other])[n] == claim {
                 anyhow::bail!(
                     "{} and {} would both write {} under --output-dir; rename one or run them separately",
-                    sanitize(&other),
+                    sanitize(&sources[other].name),
                     sanitize(&s.name),
-                    sanitize(&t.display().to_string())
+                    sanitize(&plan.target(s).display().to_string())
                 );
             }
         }
-        targets.push(t);
-        keys.push(key);
     }
-    let manifest = Manifest::new(dir);
-    let (done, earlier) = manifest::plan(&manifest, sources, &keys, args.force)?;
-    let plan = DirPlan {
-        dir: dir.to_path_buf(),
-        manifest,
-        targets,
-        keys,
-        done,
-    };
+    drop(seen);
+    let (done, earlier) = manifest::plan(&plan.manifest, sources, args.force)?;
+    plan.done = done;
     Ok((plan, earlier))
-}
-
-/// The file name of a Parquet source's files (the last part of its target).
-fn parquet_name(target: &Path) -> String {
-    let name = target.file_name().expect("a file name");
-    name.to_str().expect("file names are ASCII").to_string()
 }

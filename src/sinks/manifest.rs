@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use teamlog_core::framing::Source;
 use teamlog_core::pipeline::SourceTotals;
 use teamlog_core::sink::Sink;
@@ -307,24 +308,26 @@ pub trait SourceFiles: Sink {
 pub struct Recorded<S> {
     inner: S,
     manifest: Manifest,
-    /// The key of each source of the run.
-    keys: Vec<String>,
+    /// The sources of the run, by index (each one's [`key`] is made when
+    /// it starts: none are held).
+    sources: Arc<[Source]>,
     current: Option<(usize, SourceBook)>,
 }
 
 impl<S: SourceFiles> Recorded<S> {
-    pub fn new(inner: S, manifest: Manifest, keys: Vec<String>) -> Recorded<S> {
+    pub fn new(inner: S, manifest: Manifest, sources: Arc<[Source]>) -> Recorded<S> {
         Recorded {
             inner,
             manifest,
-            keys,
+            sources,
             current: None,
         }
     }
 
     fn book(&mut self, source: usize) -> &mut SourceBook {
         if self.current.as_ref().is_none_or(|c| c.0 != source) {
-            self.current = Some((source, self.manifest.begin(&self.keys[source])));
+            let key = key(&self.sources[source].rel);
+            self.current = Some((source, self.manifest.begin(&key)));
         }
         &mut self.current.as_mut().expect("set").1
     }
@@ -370,14 +373,13 @@ impl<S: SourceFiles> Sink for Recorded<S> {
 pub fn plan(
     manifest: &Manifest,
     sources: &[Source],
-    keys: &[String],
     force: bool,
 ) -> io::Result<(Vec<bool>, Spill)> {
     let mut done = Vec::with_capacity(sources.len());
     let mut earlier = Spill::new()?;
-    for (s, k) in sources.iter().zip(keys) {
+    for s in sources {
         let rec = (!force && s.path.is_some())
-            .then(|| manifest.done(k))
+            .then(|| manifest.done(&key(&s.rel)))
             .flatten();
         if let Some(rec) = &rec {
             earlier.push(&rec.stats)?;

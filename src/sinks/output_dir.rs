@@ -8,6 +8,7 @@ use crate::atomic::{with_path, AtomicFile};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use teamlog_core::framing::Source;
 use teamlog_core::sink::Sink;
 
@@ -88,8 +89,9 @@ impl Encoder {
 /// and put in place when the source is complete.
 pub struct OutputDir {
     dir: PathBuf,
-    /// The output path of each source of the run (under `dir`).
-    targets: Vec<PathBuf>,
+    /// The sources of the run, by index (each one's path under `dir` is
+    /// [`output_path`], made when it is written: none are held).
+    sources: Arc<[Source]>,
     compress: Compress,
     current: Option<(usize, AtomicFile, Encoder)>,
     /// The file the last finished source committed, relative to `dir`.
@@ -97,10 +99,10 @@ pub struct OutputDir {
 }
 
 impl OutputDir {
-    pub fn new(dir: &Path, targets: Vec<PathBuf>, compress: Compress) -> OutputDir {
+    pub fn new(dir: &Path, sources: Arc<[Source]>, compress: Compress) -> OutputDir {
         OutputDir {
             dir: dir.to_path_buf(),
-            targets,
+            sources,
             compress,
             current: None,
             committed: None,
@@ -111,7 +113,7 @@ impl OutputDir {
         if self.current.as_ref().is_some_and(|c| c.0 == source) {
             return Ok(());
         }
-        let path = &self.targets[source];
+        let path = &output_path(&self.dir, &self.sources[source], self.compress);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| with_path(e, "cannot create", dir))?;
         }
@@ -160,8 +162,8 @@ impl Sink for OutputDir {
         enc.finish()
             .map_err(|e| with_path(e, "cannot write", out.shown()))?;
         out.commit()?;
-        let path = &self.targets[source];
-        let rel = path.strip_prefix(&self.dir).unwrap_or(path);
+        let path = output_path(&self.dir, &self.sources[source], self.compress);
+        let rel = path.strip_prefix(&self.dir).unwrap_or(&path);
         self.committed = Some(super::manifest::file_entry(rel));
         Ok(())
     }
