@@ -259,6 +259,81 @@ fn peak_rss_stays_bounded_on_20000_small_files_with_several_readers() {
     assert_rss_bounded(&m, "20,000 small files, --threads 4 --output-dir");
 }
 
+/// Peak RSS of one run over the first `n` files of `input`'s tree, with
+/// `--stats` (and `--output-dir` into a fresh `out` when given).
+fn rss_on_files(
+    input: &std::path::Path,
+    out: Option<&std::path::Path>,
+    stats: &std::path::Path,
+) -> u64 {
+    let mut args = vec![
+        "-q".to_string(),
+        "--threads".into(),
+        "2".into(),
+        "-r".into(),
+        input.display().to_string(),
+        "--stats".into(),
+        stats.display().to_string(),
+    ];
+    if let Some(o) = out {
+        args.extend(["--output-dir".to_string(), o.display().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let m = run_on_files(&args);
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    m.max_rss_kib
+}
+
+#[test]
+fn memory_per_input_file_is_a_few_hundred_bytes_with_stats_and_output_dir() {
+    // Regression: every input's totals (two maps of counts) stayed in
+    // memory until the report, and a rerun held every earlier record: 95,000
+    // files peaked at 180 MiB to stdout, 490 MiB on a rerun of --output-dir.
+    // Now each input costs its name and a few words (the entries spill to a
+    // temporary file), so the growth from 4,000 to 24,000 files is measured.
+    let dir = tempfile::tempdir_in("/dev/shm").unwrap_or_else(|_| tempdir());
+    let (small, large) = (dir.path().join("small"), dir.path().join("large"));
+    many_small_files(&small, 4_000);
+    many_small_files(&large, 24_000);
+    let stats = dir.path().join("stats.json");
+    let per_file = |a: u64, b: u64| (b.saturating_sub(a) * 1024) as f64 / 20_000.0;
+    let runs = [
+        ("to stdout", None, None),
+        (
+            "--output-dir",
+            Some(dir.path().join("o-small")),
+            Some(dir.path().join("o-large")),
+        ),
+    ];
+    for (what, out_small, out_large) in runs {
+        for rerun in [false, true] {
+            if rerun && out_small.is_none() {
+                continue;
+            }
+            let a = rss_on_files(&small, out_small.as_deref(), &stats);
+            let b = rss_on_files(&large, out_large.as_deref(), &stats);
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+            assert_eq!(v["sources"].as_array().unwrap().len(), 24_000, "{what}");
+            assert_eq!(v["events"], 24_000, "{what}");
+            if rerun {
+                assert_eq!(v["skipped_sources"].as_array().unwrap().len(), 24_000);
+            }
+            let what = format!("{what}{}", if rerun { " (rerun)" } else { "" });
+            eprintln!(
+                "{what}: 4,000 files {a} KiB, 24,000 files {b} KiB: {:.0} bytes per file",
+                per_file(a, b)
+            );
+            assert!(
+                per_file(a, b) < 1536.0,
+                "{what}: {:.0} bytes of memory per input file",
+                per_file(a, b)
+            );
+            assert!(b < RSS_BOUND_KIB, "{what}: {b} KiB");
+        }
+    }
+}
+
 /// A directory path of about 1,000 characters (components of 200).
 fn long_dir(root: &std::path::Path) -> std::path::PathBuf {
     let mut p = root.to_path_buf();
