@@ -499,3 +499,47 @@ fn write_failure_over_many_files_ends_the_run() {
     drop(child.stdout.take());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn the_summary_names_the_first_20_inputs_with_rejects_and_counts_the_rest() {
+    let dir = tempdir();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    for i in 0..25 {
+        std::fs::write(input.join(format!("f{i:02}.ndjson")), "not json\n").unwrap();
+    }
+    let stats = dir.path().join("stats.json");
+    let o = run(
+        &[
+            "-r",
+            input.to_str().unwrap(),
+            "--stats",
+            stats.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("teamlog: rejects in "))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.contains("f00.ndjson (1)") && line.contains("f19.ndjson (1)"),
+        "{line}"
+    );
+    assert!(!line.contains("f20.ndjson"), "{line}");
+    assert!(
+        line.ends_with(" and 5 more inputs (--stats lists every input)"),
+        "{line}"
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let with: Vec<&serde_json::Value> = s["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["rejected"] == 1)
+        .collect();
+    assert_eq!(with.len(), 25, "--stats keeps every input");
+}
