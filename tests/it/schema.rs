@@ -102,12 +102,19 @@ fn time_formats_are_tried_in_order() {
         "{err}"
     );
 
-    // A format teamlog does not have is named once, with the line.
+    // A format teamlog does not have is named once, with the line and the
+    // formats that are.
     let err = schema_error(&format!(
-        "{HEAD}  - name: t\n    type: timestamp\n    timeFormats: [\"%Y-%m-%d\"]\n"
+        "{HEAD}  - name: t\n    type: timestamp\n    timeFormats: [iso8601]\n"
     ));
-    assert_eq!(err.matches("unknown variant").count(), 1, "{err}");
+    assert_eq!(err.matches("unknown time format").count(), 1, "{err}");
     assert!(err.contains("line 6") && err.contains("unix_ms"), "{err}");
+    assert!(err.contains("strftime layout"), "{err}");
+    let err = schema_error(&format!(
+        "{HEAD}  - name: t\n    type: timestamp\n    timeFormat: \"%Y-%Q\"\n"
+    ));
+    // (A scalar's error is placed at its field, line 4.)
+    assert!(err.contains("line 4") && err.contains("specifier"), "{err}");
 
     let err = schema_error(&format!(
         "{HEAD}  - name: t\n    type: timestamp\n    timeFormat: unix\n    timeFormats: [unix]\n"
@@ -118,6 +125,42 @@ fn time_formats_are_tried_in_order() {
     );
     let err = schema_error(&format!("{HEAD}  - name: t\n    type: timestamp\n"));
     assert!(err.contains("or a timeFormats list"), "{err}");
+}
+
+#[test]
+fn strftime_layouts_read_timestamps_as_panther_custom_formats_do() {
+    let schema = format!(
+        "{HEAD}  - name: t\n    type: timestamp\n    timeFormats: [\"%Y-%m-%d %H:%M:%S%.f\", \"%d/%b/%Y:%H:%M:%S %z\", \"%Y-%m-%d\"]\n    isEventTime: true\n"
+    );
+    let o = with_schema(
+        &schema,
+        concat!(
+            "{\"t\":\"2017-01-25 15:51:30.25\"}\n",
+            "{\"t\":\"25/Jan/2017:17:51:30 +0200\"}\n",
+            "{\"t\":\"2017-01-25\"}\n",
+            "{\"t\":\"2017-02-30\"}\n",
+            "{\"t\":1485359490}\n",
+        ),
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let evs = events(&o);
+    let times: Vec<&str> = evs.iter().map(|e| e["t"].as_str().unwrap()).collect();
+    assert_eq!(
+        times,
+        [
+            "2017-01-25 15:51:30.250000000",
+            "2017-01-25 15:51:30.000000000",
+            "2017-01-25 00:00:00.000000000",
+        ]
+    );
+    assert_eq!(evs[1]["p_event_time"], "2017-01-25 15:51:30.000000000");
+    let err = stderr(&o);
+    assert!(err.contains("a string in the layout \"%Y-%m-%d\""), "{err}");
+    assert_eq!(
+        err.matches("expected one of its timeFormats").count(),
+        2,
+        "{err}"
+    );
 }
 
 /// One field per kind; the columns come out in the documented order.

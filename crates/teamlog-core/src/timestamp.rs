@@ -1,5 +1,6 @@
 //! Timestamps: the strict RFC 3339 reader, Panther's own layout, the unix
-//! epoch formats, and the one output form (`YYYY-MM-DD HH:MM:SS.fffffffff`, UTC).
+//! epoch formats, Panther's custom `strftime` layouts, and the one output form
+//! (`YYYY-MM-DD HH:MM:SS.fffffffff`, UTC).
 //!
 //! The common case (`2017-01-25T15:51:30Z`) is parsed by hand from fixed byte
 //! positions; chrono validates the calendar date and does the offset arithmetic,
@@ -14,9 +15,9 @@ pub struct Timestamp(NaiveDateTime);
 /// Length of [`Timestamp::write`]'s output, without quotes.
 pub const FORMATTED_LEN: usize = 29;
 
-/// How a schema field spells its timestamps (`timeFormat`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// How a schema field spells its timestamps (`timeFormat`): a name, or a
+/// `strftime` layout (any text with a `%`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeFormat {
     /// RFC 3339 with `T` and a zone, or Panther's `YYYY-MM-DD HH:MM:SS[.f]` in UTC.
     Rfc3339,
@@ -28,6 +29,69 @@ pub enum TimeFormat {
     UnixUs,
     /// Nanoseconds since the epoch.
     UnixNs,
+    /// A custom layout (`%Y-%m-%d %H:%M:%S`), read with chrono's `strftime`
+    /// specifiers; a layout without a zone (`%z`) is UTC, one without a time
+    /// of day is midnight. Kept for the process's life, as schemas are.
+    Strftime(&'static str),
+}
+
+/// The named formats, as a schema spells them.
+pub const TIME_FORMAT_NAMES: [(&str, TimeFormat); 5] = [
+    ("rfc3339", TimeFormat::Rfc3339),
+    ("unix", TimeFormat::Unix),
+    ("unix_ms", TimeFormat::UnixMs),
+    ("unix_us", TimeFormat::UnixUs),
+    ("unix_ns", TimeFormat::UnixNs),
+];
+
+impl TimeFormat {
+    /// A format from its schema text: a name, or a `strftime` layout whose
+    /// every specifier chrono knows.
+    pub fn from_schema(text: &str) -> Result<TimeFormat, String> {
+        if let Some((_, f)) = TIME_FORMAT_NAMES.iter().find(|(n, _)| *n == text) {
+            return Ok(*f);
+        }
+        if !text.contains('%') {
+            let names: Vec<&str> = TIME_FORMAT_NAMES.iter().map(|(n, _)| *n).collect();
+            return Err(format!(
+                "unknown time format {text:?}: use one of {}, or a strftime layout such as \"%Y-%m-%d %H:%M:%S\"",
+                names.join(", ")
+            ));
+        }
+        let items = chrono::format::StrftimeItems::new(text);
+        if items
+            .clone()
+            .any(|i| matches!(i, chrono::format::Item::Error))
+        {
+            return Err(format!(
+                "time format {text:?} has a strftime specifier that is not known (%Y %m %d %H %M %S %f %z %b %j %s ... are)"
+            ));
+        }
+        Ok(TimeFormat::Strftime(Box::leak(text.into())))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TimeFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TimeFormat, D::Error> {
+        let text = String::deserialize(d)?;
+        TimeFormat::from_schema(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parses `text` with a `strftime` layout (see [`TimeFormat::Strftime`]):
+/// the whole text must match; years 0000-9999.
+pub fn parse_strftime(text: &str, layout: &str) -> Option<Timestamp> {
+    use chrono::format::{parse, Parsed, StrftimeItems};
+    let mut p = Parsed::new();
+    parse(&mut p, text, StrftimeItems::new(layout)).ok()?;
+    let dt = if p.offset().is_some() {
+        p.to_datetime().ok()?.naive_utc()
+    } else if let Ok(dt) = p.to_naive_datetime_with_offset(0) {
+        dt
+    } else {
+        p.to_naive_date().ok()?.and_hms_opt(0, 0, 0)?
+    };
+    in_range(dt)
 }
 
 impl Timestamp {
@@ -183,7 +247,7 @@ pub fn parse_unix(text: &str, format: TimeFormat) -> Option<Timestamp> {
         TimeFormat::UnixMs => 1_000_000,
         TimeFormat::UnixUs => 1_000,
         TimeFormat::UnixNs => 1,
-        TimeFormat::Rfc3339 => return None,
+        TimeFormat::Rfc3339 | TimeFormat::Strftime(_) => return None,
     };
     let (neg, body) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -292,6 +356,33 @@ pub fn check_nanos_range(formatted: &[u8]) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn layout(text: &str, l: &str) -> Option<String> {
+        parse_strftime(text, l).map(|t| t.to_formatted())
+    }
+
+    #[test]
+    fn strftime_layouts_are_utc_unless_zoned_and_midnight_without_a_time() {
+        let f = "%Y-%m-%d %H:%M:%S";
+        assert_eq!(
+            layout("2017-01-25 15:51:30", f).as_deref(),
+            Some("2017-01-25 15:51:30.000000000")
+        );
+        assert_eq!(
+            layout("2017-01-25T17:51:30+0200", "%Y-%m-%dT%H:%M:%S%z").as_deref(),
+            Some("2017-01-25 15:51:30.000000000")
+        );
+        assert_eq!(
+            layout("2024-02-29", "%Y-%m-%d").as_deref(),
+            Some("2024-02-29 00:00:00.000000000")
+        );
+        assert_eq!(layout("2023-02-29", "%Y-%m-%d"), None, "no such day");
+        assert_eq!(layout("2017-01-25 15:51:30 junk", f), None, "all of it");
+        assert_eq!(layout("2017-01-25", f), None, "a time the layout wants");
+        assert!(TimeFormat::from_schema("%Y-%Q").is_err());
+        assert!(TimeFormat::from_schema("iso").is_err());
+        assert_eq!(TimeFormat::from_schema("unix_ms"), Ok(TimeFormat::UnixMs));
+    }
 
     fn fmt(s: &str) -> Option<String> {
         parse_rfc3339(s).map(|t| t.to_formatted())

@@ -223,9 +223,9 @@ fn one_timestamp<E: de::Error>(
     sc: &mut Scratch,
 ) -> Result<Timestamp, E> {
     let quoted = raw.as_bytes()[0] == b'"';
-    if format == TimeFormat::Rfc3339 && !quoted {
+    if matches!(format, TimeFormat::Rfc3339 | TimeFormat::Strftime(_)) && !quoted {
         return Err(sc.fail(InvalidKind::Timestamp {
-            expected: Cow::Borrowed(format_like(format)),
+            expected: format_like(format),
             got: type_name(raw),
         }));
     }
@@ -237,7 +237,7 @@ fn one_timestamp<E: de::Error>(
     match parse_as(format, &text, quoted) {
         Some(t) => Ok(t),
         None => Err(sc.fail(InvalidKind::Timestamp {
-            expected: Cow::Borrowed(format_like(format)),
+            expected: format_like(format),
             got: quote_value(&text),
         })),
     }
@@ -259,7 +259,7 @@ fn any_timestamp<E: de::Error>(
     if let Some(t) = formats.iter().find_map(|f| parse_as(*f, &text, quoted)) {
         return Ok(t);
     }
-    let names: Vec<&str> = formats.iter().map(|f| format_like(*f)).collect();
+    let names: Vec<Cow<str>> = formats.iter().map(|f| format_like(*f)).collect();
     Err(sc.fail(InvalidKind::Timestamp {
         expected: Cow::Owned(format!("one of its timeFormats ({})", names.join("; "))),
         got: if quoted {
@@ -274,19 +274,25 @@ fn any_timestamp<E: de::Error>(
 fn parse_as(format: TimeFormat, text: &str, quoted: bool) -> Option<Timestamp> {
     match format {
         TimeFormat::Rfc3339 => quoted.then(|| timestamp::parse_rfc3339(text)).flatten(),
+        TimeFormat::Strftime(layout) => quoted
+            .then(|| timestamp::parse_strftime(text, layout))
+            .flatten(),
         unix => timestamp::parse_unix(text, unix),
     }
 }
 
 /// What a format looks like, for reject reasons.
-fn format_like(format: TimeFormat) -> &'static str {
-    match format {
+fn format_like(format: TimeFormat) -> Cow<'static, str> {
+    Cow::Borrowed(match format {
+        TimeFormat::Strftime(layout) => {
+            return Cow::Owned(format!("a string in the layout {layout:?}"))
+        }
         TimeFormat::Rfc3339 => "RFC 3339 like 2017-01-25T15:51:30Z",
         TimeFormat::Unix => "a number of seconds since 1970",
         TimeFormat::UnixMs => "a number of milliseconds since 1970",
         TimeFormat::UnixUs => "a number of microseconds since 1970",
         TimeFormat::UnixNs => "a number of nanoseconds since 1970",
-    }
+    })
 }
 
 /// Checks a string against its field's `validate:` lists.
