@@ -1,6 +1,8 @@
 //! What a run tells its user afterwards: the one-line stderr summary and the
 //! `--stats` JSON document (docs/CONTRACT.md §6), with per-source breakdowns (those of
-//! inputs an earlier run did come from their `--output-dir` records).
+//! inputs an earlier run did come from their `--output-dir` records). The
+//! per-source entries wait in [`crate::spill`]s, not in memory, and are
+//! streamed into `--stats`.
 
 use crate::spill::{Records, Spill};
 use serde::ser::{Error as _, SerializeSeq};
@@ -65,11 +67,10 @@ const NAMED_WITH_REJECTS: usize = 20;
 impl InputsSeen {
     fn saw(&mut self, name: &str, rejected: u64) {
         self.count += 1;
-        if rejected == 0 {
-        } else if self.with_rejects.len() < NAMED_WITH_REJECTS {
+        if rejected > 0 && self.with_rejects.len() < NAMED_WITH_REJECTS {
             self.with_rejects
                 .push(format!("{} ({rejected})", terminal_safe(name)));
-        } else {
+        } else if rejected > 0 {
             self.more_with_rejects += 1;
         }
     }
