@@ -18,7 +18,7 @@
 //! whole (the column writers take one column after another), so it also ends
 //! at [`ROW_GROUP_BYTES`] of lines.
 
-use super::rows::Rows;
+use super::rows::{self, Fragment, Rows, Shredder};
 use super::Settings;
 use crate::atomic::{with_path, AtomicFile, ScratchFile};
 use crate::sinks::manifest::{self, SourceFiles};
@@ -31,7 +31,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use teamlog_core::schema::Plan;
-use teamlog_core::sink::Sink;
+use teamlog_core::sink::{Encoded, Encoder, Sink};
 
 /// The file name (in every partition directory) of the source at `rel`:
 /// its relative path with every byte outside `[A-Za-z0-9._-]` (and a
@@ -114,8 +114,43 @@ impl FileWriter {
     }
 
     fn push_lines(&mut self, lines: &[u8]) -> io::Result<()> {
-        for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            self.push(line)?;
+        rows::lines(lines).try_for_each(|line| self.push(line))
+    }
+
+    /// What [`FileWriter::push_lines`] does with `lines`, from the fragment
+    /// a worker made of them: the same rows, cut into the same row groups.
+    fn push_fragment(&mut self, lines: &[u8], f: &Fragment) -> io::Result<()> {
+        if let Some(e) = f.error() {
+            return Err(io::Error::other(e.clone()));
+        }
+        let mut at = f.cursor();
+        let (mut rows, mut bytes, mut seen) = (0, 0, 0);
+        for (k, line) in rows::lines(lines).enumerate() {
+            seen = k + 1;
+            if k >= f.len() {
+                break;
+            }
+            if f.row_ids_pending() {
+                self.rows
+                    .push_row_id(f.row_id(k, line).map_err(io::Error::other)?);
+            }
+            (rows, bytes) = (rows + 1, bytes + line.len());
+            if self.rows.len() + rows >= self.row_group
+                || self.rows.bytes() + bytes >= ROW_GROUP_BYTES
+            {
+                self.rows.append(f, &mut at, rows, bytes);
+                (rows, bytes) = (0, 0);
+                self.row_group()?;
+            }
+        }
+        if rows > 0 {
+            self.rows.append(f, &mut at, rows, bytes);
+        }
+        if seen != f.len() {
+            return Err(io::Error::other(format!(
+                "cannot convert output events to Parquet: {} rows for {seen} lines",
+                f.len()
+            )));
         }
         Ok(())
     }
@@ -337,10 +372,24 @@ fn event_day(line: &[u8]) -> Option<i32> {
 
 impl Sink for ParquetOut<'_> {
     fn events(&mut self, _source: usize, lines: &[u8]) -> io::Result<()> {
-        for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            self.push_line(line)?;
+        rows::lines(lines).try_for_each(|line| self.push_line(line))
+    }
+
+    /// `-o FILE` has the workers shred the events; `--output-dir` holds
+    /// lines (and spills them) until a source is complete, so it reads them
+    /// itself.
+    fn encoder(&self) -> Option<Arc<dyn Encoder>> {
+        match self.layout {
+            Layout::Single { .. } => Some(Arc::new(Shredder::new(self.shape.plan))),
+            Layout::Partitioned { .. } => None,
         }
-        Ok(())
+    }
+
+    fn encoded_events(&mut self, source: usize, lines: &[u8], encoded: &Encoded) -> io::Result<()> {
+        match (&self.layout, encoded.downcast_ref::<Fragment>()) {
+            (Layout::Single { .. }, Some(f)) => self.single_writer()?.push_fragment(lines, f),
+            _ => self.events(source, lines),
+        }
     }
 
     fn end_source(&mut self, source: usize, complete: bool) -> io::Result<()> {
@@ -413,6 +462,7 @@ impl SourceFiles for ParquetOut<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use teamlog_core::transform::ChunkOutput;
 
     fn name(rel: &str) -> String {
         file_name(Path::new(rel))
@@ -426,6 +476,96 @@ mod tests {
         assert_eq!(name("a%2Fb"), "a%252Fb.parquet");
         let stdin = teamlog_core::framing::Source::stdin();
         assert_eq!(file_name(&stdin.rel), "stdin.parquet");
+    }
+
+    /// The parts of a run's output, as the writer hands them on: each
+    /// part's events as the workers made them, and its lines with the row
+    /// ids filled in.
+    fn parts(mode: teamlog_core::transform::RowIdMode) -> Vec<(ChunkOutput, Vec<u8>)> {
+        use teamlog_core::transform::{Scratch, TransformOptions, Transformer};
+        let opts = TransformOptions {
+            row_id: mode,
+            parse_time: teamlog_core::timestamp::parse_rfc3339("2024-01-01T00:00:00Z").unwrap(),
+            source_id: None,
+            source_label: None,
+            source_label_from_path: false,
+            max_line_bytes: 1 << 20,
+            keep_reject_records: false,
+            reject_notes: 0,
+            nanos_range: true,
+            deep_indicators: false,
+            lint: false,
+        };
+        let t = Transformer::new(Plan::dropbox(), opts);
+        let mut ids = teamlog_core::rowid::RowIdGen::new([7; 6], 42);
+        let input = [
+            &include_bytes!("../../../fixtures/golden/wire_shapes.ndjson")[..],
+            include_bytes!("../../../fixtures/dropbox/real_events.ndjson"),
+        ]
+        .concat();
+        let lines: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+        let mut sc = Scratch::default();
+        let mut parts = Vec::new();
+        for group in lines.chunks(7) {
+            let mut out = ChunkOutput::default();
+            for (n, line) in group.iter().enumerate() {
+                t.process_line(line, "-", n as u64 + 1, &mut sc, &mut out);
+            }
+            let mut composed = Vec::new();
+            let mut from = 0;
+            for &at in &out.row_id_slots {
+                composed.extend_from_slice(&out.events[from..at]);
+                ids.write_next(&mut composed);
+                from = at;
+            }
+            composed.extend_from_slice(&out.events[from..]);
+            parts.push((out, composed));
+        }
+        parts
+    }
+
+    /// A file of `parts` with row groups of 5 rows, from the lines (by the
+    /// writer) or from the fragments the workers would have made.
+    fn file_of(parts: &[(ChunkOutput, Vec<u8>)], fragments: bool) -> Vec<u8> {
+        let plan = Plan::dropbox();
+        let settings = Settings {
+            row_group_rows: 5,
+            ..Settings::default()
+        };
+        let shape = Shape {
+            plan: &plan,
+            schema: super::super::schema::parquet_schema(&plan),
+            props: Arc::new(settings.properties()),
+            row_group: settings.row_group_rows,
+        };
+        let shredder = Shredder::new(&plan);
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t.parquet");
+        let mut w = FileWriter::new(File::create(&path).unwrap(), &path, &shape).unwrap();
+        let mut reuse = None;
+        for (out, lines) in parts {
+            if fragments {
+                let f = shredder.encode(&out.events, &out.row_id_slots, reuse.take());
+                w.push_fragment(lines, f.downcast_ref().unwrap()).unwrap();
+                reuse = Some(f);
+            } else {
+                w.push_lines(lines).unwrap();
+            }
+        }
+        w.finish().unwrap();
+        std::fs::read(&path).unwrap()
+    }
+
+    #[test]
+    fn fragments_made_in_the_workers_give_the_same_file_as_the_lines() {
+        use teamlog_core::transform::RowIdMode;
+        for mode in [RowIdMode::Sequential, RowIdMode::Content] {
+            let parts = parts(mode);
+            let rows: usize = parts.iter().map(|(o, _)| o.counts.events as usize).sum();
+            assert!(rows > 40, "{rows} rows");
+            let from_lines = file_of(&parts, false);
+            assert_eq!(from_lines, file_of(&parts, true), "{mode:?}");
+        }
     }
 
     #[test]
