@@ -69,6 +69,26 @@ impl Leaf {
         }
     }
 
+    /// The same column with nothing buffered.
+    fn empty_like(&self) -> Leaf {
+        let values = match &self.values {
+            Values::Bool(_) => Values::Bool(Vec::new()),
+            Values::I32(_) => Values::I32(Vec::new()),
+            Values::I64(_) => Values::I64(Vec::new()),
+            Values::Double(_) => Values::Double(Vec::new()),
+            Values::Bytes { .. } => Values::Bytes {
+                data: Vec::new(),
+                ends: Vec::new(),
+            },
+        };
+        Leaf {
+            values,
+            def: Vec::new(),
+            rep: self.rep.as_ref().map(|_| Vec::new()),
+            max_def: self.max_def,
+        }
+    }
+
     fn value_count(&self) -> usize {
         match &self.values {
             Values::Bool(v) => v.len(),
@@ -282,7 +302,7 @@ fn null(leaves: &mut [Leaf], range: Range<usize>, def: i16, rep: i16) {
 
 /// A cursor over one output line. The lines are the transform's own output:
 /// compact JSON (no whitespace between tokens) and valid UTF-8 (checked once
-/// per line), so every slice cut at an ASCII delimiter is UTF-8 too.
+/// per batch of lines), so every slice cut at an ASCII delimiter is UTF-8 too.
 struct Reader<'a> {
     b: &'a [u8],
     at: usize,
@@ -526,6 +546,14 @@ fn value(
     Ok(())
 }
 
+/// Checks that event lines are UTF-8, once for a whole batch of them (so
+/// that every value cut from them at an ASCII delimiter is).
+pub fn check_utf8(lines: &[u8]) -> Result<(), RowError> {
+    simdutf8::basic::from_utf8(lines)
+        .map(drop)
+        .map_err(|_| RowError(format!("not UTF-8: {}", String::from_utf8_lossy(lines))))
+}
+
 /// The non-empty lines of `buf`, split at `\n`.
 pub fn lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut start = 0;
@@ -636,7 +664,9 @@ impl Encoder for Shredder {
             }),
         };
         f.rows.clear();
-        f.error = lines(events).try_for_each(|l| f.rows.push(l)).err();
+        f.error = check_utf8(events)
+            .and_then(|()| lines(events).try_for_each(|l| f.rows.push(l)))
+            .err();
         f.tails.clear();
         f.tails.extend(
             row_id_slots
@@ -665,6 +695,19 @@ impl Rows {
             len: 0,
             bytes: 0,
             row_id_leaf,
+        }
+    }
+
+    /// No rows, the same columns (and no buffers).
+    pub fn empty_like(&self) -> Rows {
+        let mut leaves = self.leaves.clone();
+        leaves.iter_mut().for_each(|l| *l = l.empty_like());
+        Rows {
+            root: self.root.clone(),
+            leaves,
+            len: 0,
+            bytes: 0,
+            row_id_leaf: self.row_id_leaf,
         }
     }
 
@@ -718,18 +761,17 @@ impl Rows {
         self.bytes
     }
 
-    /// Adds one event line (without its `\n`).
+    /// Adds one event line (without its `\n`), which [`check_utf8`] has
+    /// passed (with the lines around it).
     pub fn push(&mut self, line: &[u8]) -> Result<(), RowError> {
-        let r = simdutf8::basic::from_utf8(line)
-            .map_err(|_| "not UTF-8".to_string())
-            .and_then(|_| {
-                let mut r = Reader { b: line, at: 0 };
-                // The root is required: its members' parent level is 0.
-                self.root.read_object(&mut r, &mut self.leaves, 0, 0)?;
-                match r.peek() {
-                    None => Ok(()),
-                    Some(_) => Err(r.unexpected()),
-                }
+        let mut r = Reader { b: line, at: 0 };
+        // The root is required: its members' parent level is 0.
+        let r = self
+            .root
+            .read_object(&mut r, &mut self.leaves, 0, 0)
+            .and_then(|()| match r.peek() {
+                None => Ok(()),
+                Some(_) => Err(r.unexpected()),
             });
         // A half-read row would leave the columns out of step: the run stops.
         r.map_err(|e| RowError(format!("{e}: {}", String::from_utf8_lossy(line))))?;

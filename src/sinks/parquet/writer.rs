@@ -2,7 +2,9 @@
 //!
 //! `-o FILE`: one unpartitioned file, rows in input order, written into the
 //! filter's `-o` file and finished by [`Sink::finish`] (the filter then
-//! commits it, as for NDJSON). `--output-dir DIR`: per source, one file per
+//! commits it, as for NDJSON); the workers shred its events
+//! ([`Shredder`]), and its row groups are encoded on a thread of their own
+//! while the next is gathered. `--output-dir DIR`: per source, one file per
 //! event day at `DIR/p_event_date=YYYY-MM-DD/<name>.parquet` ([`file_name`],
 //! flat and made from the source's relative path). A source's lines are
 //! gathered by day while it is read; when it is complete each day's file is
@@ -87,22 +89,79 @@ struct Shape<'p> {
 
 /// A Parquet file being written: rows go in, row groups come out.
 struct FileWriter {
-    writer: SerializedFileWriter<File>,
     rows: Rows,
+    encoding: Encoding,
     row_group: usize,
     path: PathBuf,
 }
 
+/// Where a file's row groups are encoded and written.
+enum Encoding {
+    /// Here, as each fills (the files of `--output-dir`: thousands of small
+    /// ones, where a handoff per file costs more than it saves).
+    Inline(SerializedFileWriter<File>),
+    /// On the file's own thread, while the next one is gathered (the one
+    /// file of `-o`; at most two row groups are buffered): the thread hands
+    /// each emptied buffer back for the one after.
+    Thread {
+        /// `None` once finishing.
+        full: Option<crossbeam_channel::Sender<Rows>>,
+        emptied: crossbeam_channel::Receiver<Rows>,
+        /// Whether a row group is with the thread (its buffer not yet back).
+        lent: bool,
+        thread: Option<std::thread::JoinHandle<EncodeResult>>,
+    },
+}
+
+/// What the encoding thread ends with: the writer to finish the file with.
+type EncodeResult = ::parquet::errors::Result<SerializedFileWriter<File>>;
+
 impl FileWriter {
-    fn new(file: File, path: &Path, shape: &Shape<'_>) -> io::Result<FileWriter> {
-        let writer = SerializedFileWriter::new(file, shape.schema.clone(), shape.props.clone())
+    /// A file written with `shape`; `overlap`: encoded on its own thread.
+    fn new(file: File, path: &Path, shape: &Shape<'_>, overlap: bool) -> io::Result<FileWriter> {
+        let mut writer = SerializedFileWriter::new(file, shape.schema.clone(), shape.props.clone())
             .map_err(|e| parquet_err(path, e))?;
+        let encoding = if overlap {
+            let (full, rx) = crossbeam_channel::bounded::<Rows>(1);
+            let (tx, emptied) = crossbeam_channel::bounded(1);
+            let thread = std::thread::Builder::new()
+                .name("parquet".into())
+                .spawn(move || {
+                    for mut rows in rx {
+                        rows.write_row_group(&mut writer)?;
+                        // Gone: the file is being abandoned.
+                        let _ = tx.send(rows);
+                    }
+                    Ok(writer)
+                })
+                .map_err(|e| with_path(e, "cannot write", path))?;
+            Encoding::Thread {
+                full: Some(full),
+                emptied,
+                lent: false,
+                thread: Some(thread),
+            }
+        } else {
+            Encoding::Inline(writer)
+        };
         Ok(FileWriter {
-            writer,
             rows: Rows::new(shape.plan),
+            encoding,
             row_group: shape.row_group,
             path: path.to_path_buf(),
         })
+    }
+
+    /// The encoding thread's end: its writer, or why it stopped.
+    fn join(
+        path: &Path,
+        thread: &mut Option<std::thread::JoinHandle<EncodeResult>>,
+    ) -> io::Result<SerializedFileWriter<File>> {
+        let thread = thread.take().expect("joined once");
+        match thread.join() {
+            Ok(r) => r.map_err(|e| parquet_err(path, e)),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     fn push(&mut self, line: &[u8]) -> io::Result<()> {
@@ -114,6 +173,7 @@ impl FileWriter {
     }
 
     fn push_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        rows::check_utf8(lines).map_err(io::Error::other)?;
         rows::lines(lines).try_for_each(|line| self.push(line))
     }
 
@@ -155,11 +215,45 @@ impl FileWriter {
         Ok(())
     }
 
+    /// Encodes the gathered rows as a row group, here or on the thread
+    /// (gathering on in the buffer it gave back, or a new one the first time).
     fn row_group(&mut self) -> io::Result<()> {
-        if !self.rows.is_empty() {
-            let r = self.rows.write_row_group(&mut self.writer);
-            r.map_err(|e| parquet_err(&self.path, e))?;
+        if self.rows.is_empty() {
+            return Ok(());
         }
+        let (full, emptied, lent, thread) = match &mut self.encoding {
+            Encoding::Inline(w) => {
+                let r = self.rows.write_row_group(w);
+                return r.map_err(|e| parquet_err(&self.path, e));
+            }
+            Encoding::Thread {
+                full,
+                emptied,
+                lent,
+                thread,
+            } => (full, emptied, lent, thread),
+        };
+        // The thread has stopped only on an error: its reason.
+        let stopped = |full: &mut Option<_>, thread: &mut Option<_>| {
+            *full = None;
+            match Self::join(&self.path, thread) {
+                Err(e) => e,
+                Ok(_) => io::Error::other("the Parquet writer thread stopped"),
+            }
+        };
+        let next = if *lent {
+            match emptied.recv() {
+                Ok(r) => r,
+                Err(_) => return Err(stopped(full, thread)),
+            }
+        } else {
+            self.rows.empty_like()
+        };
+        let rows = std::mem::replace(&mut self.rows, next);
+        if full.as_ref().expect("until finished").send(rows).is_err() {
+            return Err(stopped(full, thread));
+        }
+        *lent = true;
         Ok(())
     }
 
@@ -167,7 +261,17 @@ impl FileWriter {
     /// [`AtomicFile::commit`] flushes it to disk).
     fn finish(mut self) -> io::Result<()> {
         self.row_group()?;
-        self.writer
+        let writer = match self.encoding {
+            Encoding::Inline(w) => w,
+            Encoding::Thread {
+                full, mut thread, ..
+            } => {
+                // Closing the queue ends the thread's loop.
+                drop(full);
+                Self::join(&self.path, &mut thread)?
+            }
+        };
+        writer
             .close()
             .map(drop)
             .map_err(|e| parquet_err(&self.path, e))
@@ -260,17 +364,18 @@ impl<'p> ParquetOut<'p> {
         };
         if writer.is_none() {
             let (f, shown) = file.take().expect("until the writer opens");
-            *writer = Some(Box::new(FileWriter::new(f, &shown, &self.shape)?));
+            *writer = Some(Box::new(FileWriter::new(f, &shown, &self.shape, true)?));
         }
         Ok(writer.as_mut().expect("opened"))
     }
 
+    /// Holds one line of `--output-dir`'s current source in its day.
     fn push_line(&mut self, line: &[u8]) -> io::Result<()> {
         let Layout::Partitioned {
             dir, days, held, ..
         } = &mut self.layout
         else {
-            return self.single_writer()?.push(line);
+            unreachable!("only for --output-dir")
         };
         let day = event_day(line).ok_or_else(|| {
             io::Error::other(format!(
@@ -332,7 +437,7 @@ fn write_day(path: &Path, mut day: Day, shape: &Shape<'_>) -> io::Result<()> {
         .file()
         .try_clone()
         .map_err(|e| with_path(e, "cannot write", path))?;
-    let mut w = FileWriter::new(file, path, shape)?;
+    let mut w = FileWriter::new(file, path, shape, false)?;
     if let Some(spilled) = day.spill.take() {
         use std::io::BufRead;
         let f =
@@ -372,7 +477,12 @@ fn event_day(line: &[u8]) -> Option<i32> {
 
 impl Sink for ParquetOut<'_> {
     fn events(&mut self, _source: usize, lines: &[u8]) -> io::Result<()> {
-        rows::lines(lines).try_for_each(|line| self.push_line(line))
+        match self.layout {
+            Layout::Single { .. } => self.single_writer()?.push_lines(lines),
+            Layout::Partitioned { .. } => {
+                rows::lines(lines).try_for_each(|line| self.push_line(line))
+            }
+        }
     }
 
     /// `-o FILE` has the workers shred the events; `--output-dir` holds
@@ -541,7 +651,8 @@ mod tests {
         let shredder = Shredder::new(&plan);
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("t.parquet");
-        let mut w = FileWriter::new(File::create(&path).unwrap(), &path, &shape).unwrap();
+        let file = File::create(&path).unwrap();
+        let mut w = FileWriter::new(file, &path, &shape, fragments).unwrap();
         let mut reuse = None;
         for (out, lines) in parts {
             if fragments {
