@@ -338,6 +338,19 @@ impl<S: SourceFiles> Sink for Recorded<S> {
         self.inner.events(source, lines)
     }
 
+    fn encoder(&self) -> Option<std::sync::Arc<dyn teamlog_core::sink::Encoder>> {
+        self.inner.encoder()
+    }
+
+    fn encoded_events(
+        &mut self,
+        source: usize,
+        lines: &[u8],
+        encoded: &teamlog_core::sink::Encoded,
+    ) -> io::Result<()> {
+        self.inner.encoded_events(source, lines, encoded)
+    }
+
     fn rejects(&mut self, source: usize, records: &[u8]) -> io::Result<()> {
         self.book(source).rejects(records)
     }

@@ -532,7 +532,18 @@ fn files_are_byte_identical_across_runs_and_reruns_write_nothing() {
     assert_eq!(tree(&a), first);
     // -o FILE too.
     let (x, y) = (d.path().join("x.parquet"), d.path().join("y.parquet"));
-    teamlog(&["--format", "parquet", "-o", s(&x), s(&gen)], 1);
+    teamlog(
+        &[
+            "--format",
+            "parquet",
+            "--threads",
+            "2",
+            "-o",
+            s(&x),
+            s(&gen),
+        ],
+        1,
+    );
     teamlog(
         &[
             "--format",

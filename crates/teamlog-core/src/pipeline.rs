@@ -9,6 +9,10 @@
 //! With one thread the same functions run inline, so `--threads 1` and
 //! `--threads N` write the same bytes.
 //!
+//! A sink with an [`Encoder`] (Parquet's column shredding) has it run in the
+//! worker on each part of a chunk's events, so that work scales with the
+//! threads; the writer hands the sink the lines and what was made of them.
+//!
 //! The stages are methods of `Run`: `inline` (`--threads 1`), and for the
 //! threaded run `read_alone` (one reader, no sequencer) or `read_some` and
 //! `sequence` (several readers), `work` (a worker) and `write_in_order` (the
@@ -29,7 +33,7 @@
 
 use crate::framing::{self, Chunk, Source, SourceReader};
 use crate::rowid::RowIdGen;
-use crate::sink::Sink;
+use crate::sink::{Encoder, Sink};
 use crate::terminal::sanitize as terminal_safe;
 use crate::transform::{ChunkOutput, Counts, Scratch, Transformer};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
@@ -272,10 +276,10 @@ impl Writer {
                     from = at;
                 }
                 self.compose.extend_from_slice(&res.events[from..]);
-                to.out.events(source, &self.compose)?;
+                deliver(to.out, source, &self.compose, res)?;
             }
             _ if res.events.is_empty() => {}
-            _ => to.out.events(source, &res.events)?,
+            _ => deliver(to.out, source, &res.events, res)?,
         }
         if !res.rejects.is_empty() {
             to.out.rejects(source, &res.rejects)?;
@@ -334,6 +338,15 @@ impl Writer {
             Some(log) => log.ended(index, ps),
             None => Ok(()),
         }
+    }
+}
+
+/// Hands `lines` (`res`'s events, row ids filled in) to the sink, with what
+/// its encoder made of them when it has one.
+fn deliver(out: &mut dyn Sink, source: usize, lines: &[u8], res: &ChunkOutput) -> io::Result<()> {
+    match &res.encoded {
+        Some(e) => out.encoded_events(source, lines, e),
+        None => out.events(source, lines),
     }
 }
 
@@ -508,6 +521,7 @@ pub fn run(
             .map(|s| s.name_base64().map(Arc::from))
             .collect(),
         limit: part_limit(settings),
+        encoder: to.out.encoder(),
     };
     if settings.threads <= 1 {
         run.inline(writer, to)
@@ -528,6 +542,8 @@ struct Run<'a> {
     exact: Vec<Option<Arc<str>>>,
     /// The size of the parts a chunk's results are handed on in.
     limit: usize,
+    /// The sink's per-part work, done where the part is made.
+    encoder: Option<Arc<dyn Encoder>>,
 }
 
 /// The queues a chunk enters together: the chunk to the workers and the
@@ -582,6 +598,16 @@ impl Run<'_> {
         )
     }
 
+    /// Runs the sink's encoder on a part about to be handed to the writer.
+    fn encode(&self, out: &mut ChunkOutput) {
+        if let Some(e) = &self.encoder {
+            if !out.events.is_empty() {
+                let reuse = out.spare_encoded.take();
+                out.encoded = Some(e.encode(&out.events, &out.row_id_slots, reuse));
+            }
+        }
+    }
+
     /// Whether a chunk buffer is small enough to reuse.
     fn keep(&self, buf: &Vec<u8>) -> bool {
         buf.capacity() <= 4 * self.settings.chunk_size
@@ -619,6 +645,7 @@ impl Run<'_> {
                 let mut failed = None;
                 let mut spill = |o: &mut ChunkOutput| {
                     if failed.is_none() && part_full(o, self.limit) {
+                        self.encode(o);
                         failed = writer.write(to, chunk.source, name, o).err();
                         o.clear();
                     }
@@ -627,6 +654,7 @@ impl Run<'_> {
                 if let Some(e) = failed {
                     return Err(e);
                 }
+                self.encode(&mut out);
                 self.finish(writer, to, &chunk, &out)?;
                 let done = chunk.end.is_some();
                 if self.keep(&chunk.data) {
@@ -771,6 +799,7 @@ impl Run<'_> {
             // The writer may have gone (an error); nothing to do then.
             let mut spill = |o: &mut ChunkOutput| {
                 if part_full(o, self.limit) {
+                    self.encode(o);
                     let mut fresh = res_rx.try_recv().unwrap_or_default();
                     fresh.clear();
                     fresh.source_base64.clone_from(&o.source_base64);
@@ -780,6 +809,7 @@ impl Run<'_> {
             };
             let name = &self.names[source];
             process_chunk_parts(self.t, &chunk, name, &mut sc, &mut out, &mut spill);
+            self.encode(&mut out);
             let _ = done.send(Part::Last(chunk, out));
         }
     }

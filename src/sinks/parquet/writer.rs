@@ -2,7 +2,9 @@
 //!
 //! `-o FILE`: one unpartitioned file, rows in input order, written into the
 //! filter's `-o` file and finished by [`Sink::finish`] (the filter then
-//! commits it, as for NDJSON). `--output-dir DIR`: per source, one file per
+//! commits it, as for NDJSON); the workers shred its events
+//! ([`Shredder`]), and its row groups are encoded on a thread of their own
+//! while the next is gathered. `--output-dir DIR`: per source, one file per
 //! event day at `DIR/p_event_date=YYYY-MM-DD/<name>.parquet` ([`file_name`],
 //! flat and made from the source's relative path). A source's lines are
 //! gathered by day while it is read; when it is complete each day's file is
@@ -18,7 +20,7 @@
 //! whole (the column writers take one column after another), so it also ends
 //! at [`ROW_GROUP_BYTES`] of lines.
 
-use super::rows::Rows;
+use super::rows::{self, Fragment, Rows, Shredder};
 use super::Settings;
 use crate::atomic::{with_path, AtomicFile, ScratchFile};
 use crate::sinks::manifest::{self, SourceFiles};
@@ -31,7 +33,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use teamlog_core::schema::Plan;
-use teamlog_core::sink::Sink;
+use teamlog_core::sink::{Encoded, Encoder, Sink};
 
 /// The file name (in every partition directory) of the source at `rel`:
 /// its relative path with every byte outside `[A-Za-z0-9._-]` (and a
@@ -87,22 +89,79 @@ struct Shape<'p> {
 
 /// A Parquet file being written: rows go in, row groups come out.
 struct FileWriter {
-    writer: SerializedFileWriter<File>,
     rows: Rows,
+    encoding: Encoding,
     row_group: usize,
     path: PathBuf,
 }
 
+/// Where a file's row groups are encoded and written.
+enum Encoding {
+    /// Here, as each fills (the files of `--output-dir`: thousands of small
+    /// ones, where a handoff per file costs more than it saves).
+    Inline(SerializedFileWriter<File>),
+    /// On the file's own thread, while the next one is gathered (the one
+    /// file of `-o`; at most two row groups are buffered): the thread hands
+    /// each emptied buffer back for the one after.
+    Thread {
+        /// `None` once finishing.
+        full: Option<crossbeam_channel::Sender<Rows>>,
+        emptied: crossbeam_channel::Receiver<Rows>,
+        /// Whether a row group is with the thread (its buffer not yet back).
+        lent: bool,
+        thread: Option<std::thread::JoinHandle<EncodeResult>>,
+    },
+}
+
+/// What the encoding thread ends with: the writer to finish the file with.
+type EncodeResult = ::parquet::errors::Result<SerializedFileWriter<File>>;
+
 impl FileWriter {
-    fn new(file: File, path: &Path, shape: &Shape<'_>) -> io::Result<FileWriter> {
-        let writer = SerializedFileWriter::new(file, shape.schema.clone(), shape.props.clone())
+    /// A file written with `shape`; `overlap`: encoded on its own thread.
+    fn new(file: File, path: &Path, shape: &Shape<'_>, overlap: bool) -> io::Result<FileWriter> {
+        let mut writer = SerializedFileWriter::new(file, shape.schema.clone(), shape.props.clone())
             .map_err(|e| parquet_err(path, e))?;
+        let encoding = if overlap {
+            let (full, rx) = crossbeam_channel::bounded::<Rows>(1);
+            let (tx, emptied) = crossbeam_channel::bounded(1);
+            let thread = std::thread::Builder::new()
+                .name("parquet".into())
+                .spawn(move || {
+                    for mut rows in rx {
+                        rows.write_row_group(&mut writer)?;
+                        // Gone: the file is being abandoned.
+                        let _ = tx.send(rows);
+                    }
+                    Ok(writer)
+                })
+                .map_err(|e| with_path(e, "cannot write", path))?;
+            Encoding::Thread {
+                full: Some(full),
+                emptied,
+                lent: false,
+                thread: Some(thread),
+            }
+        } else {
+            Encoding::Inline(writer)
+        };
         Ok(FileWriter {
-            writer,
             rows: Rows::new(shape.plan),
+            encoding,
             row_group: shape.row_group,
             path: path.to_path_buf(),
         })
+    }
+
+    /// The encoding thread's end: its writer, or why it stopped.
+    fn join(
+        path: &Path,
+        thread: &mut Option<std::thread::JoinHandle<EncodeResult>>,
+    ) -> io::Result<SerializedFileWriter<File>> {
+        let thread = thread.take().expect("joined once");
+        match thread.join() {
+            Ok(r) => r.map_err(|e| parquet_err(path, e)),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     fn push(&mut self, line: &[u8]) -> io::Result<()> {
@@ -114,17 +173,87 @@ impl FileWriter {
     }
 
     fn push_lines(&mut self, lines: &[u8]) -> io::Result<()> {
-        for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            self.push(line)?;
+        rows::check_utf8(lines).map_err(io::Error::other)?;
+        rows::lines(lines).try_for_each(|line| self.push(line))
+    }
+
+    /// What [`FileWriter::push_lines`] does with `lines`, from the fragment
+    /// a worker made of them: the same rows, cut into the same row groups.
+    fn push_fragment(&mut self, lines: &[u8], f: &Fragment) -> io::Result<()> {
+        if let Some(e) = f.error() {
+            return Err(io::Error::other(e.clone()));
+        }
+        let mut at = f.cursor();
+        let (mut rows, mut bytes, mut seen) = (0, 0, 0);
+        for (k, line) in rows::lines(lines).enumerate() {
+            seen = k + 1;
+            if k >= f.len() {
+                break;
+            }
+            if f.row_ids_pending() {
+                self.rows
+                    .push_row_id(f.row_id(k, line).map_err(io::Error::other)?);
+            }
+            (rows, bytes) = (rows + 1, bytes + line.len());
+            if self.rows.len() + rows >= self.row_group
+                || self.rows.bytes() + bytes >= ROW_GROUP_BYTES
+            {
+                self.rows.append(f, &mut at, rows, bytes);
+                (rows, bytes) = (0, 0);
+                self.row_group()?;
+            }
+        }
+        if rows > 0 {
+            self.rows.append(f, &mut at, rows, bytes);
+        }
+        if seen != f.len() {
+            return Err(io::Error::other(format!(
+                "cannot convert output events to Parquet: {} rows for {seen} lines",
+                f.len()
+            )));
         }
         Ok(())
     }
 
+    /// Encodes the gathered rows as a row group, here or on the thread
+    /// (gathering on in the buffer it gave back, or a new one the first time).
     fn row_group(&mut self) -> io::Result<()> {
-        if !self.rows.is_empty() {
-            let r = self.rows.write_row_group(&mut self.writer);
-            r.map_err(|e| parquet_err(&self.path, e))?;
+        if self.rows.is_empty() {
+            return Ok(());
         }
+        let (full, emptied, lent, thread) = match &mut self.encoding {
+            Encoding::Inline(w) => {
+                let r = self.rows.write_row_group(w);
+                return r.map_err(|e| parquet_err(&self.path, e));
+            }
+            Encoding::Thread {
+                full,
+                emptied,
+                lent,
+                thread,
+            } => (full, emptied, lent, thread),
+        };
+        // The thread has stopped only on an error: its reason.
+        let stopped = |full: &mut Option<_>, thread: &mut Option<_>| {
+            *full = None;
+            match Self::join(&self.path, thread) {
+                Err(e) => e,
+                Ok(_) => io::Error::other("the Parquet writer thread stopped"),
+            }
+        };
+        let next = if *lent {
+            match emptied.recv() {
+                Ok(r) => r,
+                Err(_) => return Err(stopped(full, thread)),
+            }
+        } else {
+            self.rows.empty_like()
+        };
+        let rows = std::mem::replace(&mut self.rows, next);
+        if full.as_ref().expect("until finished").send(rows).is_err() {
+            return Err(stopped(full, thread));
+        }
+        *lent = true;
         Ok(())
     }
 
@@ -132,7 +261,17 @@ impl FileWriter {
     /// [`AtomicFile::commit`] flushes it to disk).
     fn finish(mut self) -> io::Result<()> {
         self.row_group()?;
-        self.writer
+        let writer = match self.encoding {
+            Encoding::Inline(w) => w,
+            Encoding::Thread {
+                full, mut thread, ..
+            } => {
+                // Closing the queue ends the thread's loop.
+                drop(full);
+                Self::join(&self.path, &mut thread)?
+            }
+        };
+        writer
             .close()
             .map(drop)
             .map_err(|e| parquet_err(&self.path, e))
@@ -225,17 +364,18 @@ impl<'p> ParquetOut<'p> {
         };
         if writer.is_none() {
             let (f, shown) = file.take().expect("until the writer opens");
-            *writer = Some(Box::new(FileWriter::new(f, &shown, &self.shape)?));
+            *writer = Some(Box::new(FileWriter::new(f, &shown, &self.shape, true)?));
         }
         Ok(writer.as_mut().expect("opened"))
     }
 
+    /// Holds one line of `--output-dir`'s current source in its day.
     fn push_line(&mut self, line: &[u8]) -> io::Result<()> {
         let Layout::Partitioned {
             dir, days, held, ..
         } = &mut self.layout
         else {
-            return self.single_writer()?.push(line);
+            unreachable!("only for --output-dir")
         };
         let day = event_day(line).ok_or_else(|| {
             io::Error::other(format!(
@@ -297,7 +437,7 @@ fn write_day(path: &Path, mut day: Day, shape: &Shape<'_>) -> io::Result<()> {
         .file()
         .try_clone()
         .map_err(|e| with_path(e, "cannot write", path))?;
-    let mut w = FileWriter::new(file, path, shape)?;
+    let mut w = FileWriter::new(file, path, shape, false)?;
     if let Some(spilled) = day.spill.take() {
         use std::io::BufRead;
         let f =
@@ -337,10 +477,29 @@ fn event_day(line: &[u8]) -> Option<i32> {
 
 impl Sink for ParquetOut<'_> {
     fn events(&mut self, _source: usize, lines: &[u8]) -> io::Result<()> {
-        for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            self.push_line(line)?;
+        match self.layout {
+            Layout::Single { .. } => self.single_writer()?.push_lines(lines),
+            Layout::Partitioned { .. } => {
+                rows::lines(lines).try_for_each(|line| self.push_line(line))
+            }
         }
-        Ok(())
+    }
+
+    /// `-o FILE` has the workers shred the events; `--output-dir` holds
+    /// lines (and spills them) until a source is complete, so it reads them
+    /// itself.
+    fn encoder(&self) -> Option<Arc<dyn Encoder>> {
+        match self.layout {
+            Layout::Single { .. } => Some(Arc::new(Shredder::new(self.shape.plan))),
+            Layout::Partitioned { .. } => None,
+        }
+    }
+
+    fn encoded_events(&mut self, source: usize, lines: &[u8], encoded: &Encoded) -> io::Result<()> {
+        match (&self.layout, encoded.downcast_ref::<Fragment>()) {
+            (Layout::Single { .. }, Some(f)) => self.single_writer()?.push_fragment(lines, f),
+            _ => self.events(source, lines),
+        }
     }
 
     fn end_source(&mut self, source: usize, complete: bool) -> io::Result<()> {
@@ -413,6 +572,7 @@ impl SourceFiles for ParquetOut<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use teamlog_core::transform::ChunkOutput;
 
     fn name(rel: &str) -> String {
         file_name(Path::new(rel))
@@ -426,6 +586,97 @@ mod tests {
         assert_eq!(name("a%2Fb"), "a%252Fb.parquet");
         let stdin = teamlog_core::framing::Source::stdin();
         assert_eq!(file_name(&stdin.rel), "stdin.parquet");
+    }
+
+    /// The parts of a run's output, as the writer hands them on: each
+    /// part's events as the workers made them, and its lines with the row
+    /// ids filled in.
+    fn parts(mode: teamlog_core::transform::RowIdMode) -> Vec<(ChunkOutput, Vec<u8>)> {
+        use teamlog_core::transform::{Scratch, TransformOptions, Transformer};
+        let opts = TransformOptions {
+            row_id: mode,
+            parse_time: teamlog_core::timestamp::parse_rfc3339("2024-01-01T00:00:00Z").unwrap(),
+            source_id: None,
+            source_label: None,
+            source_label_from_path: false,
+            max_line_bytes: 1 << 20,
+            keep_reject_records: false,
+            reject_notes: 0,
+            nanos_range: true,
+            deep_indicators: false,
+            lint: false,
+        };
+        let t = Transformer::new(Plan::dropbox(), opts);
+        let mut ids = teamlog_core::rowid::RowIdGen::new([7; 6], 42);
+        let input = [
+            &include_bytes!("../../../fixtures/golden/wire_shapes.ndjson")[..],
+            include_bytes!("../../../fixtures/dropbox/real_events.ndjson"),
+        ]
+        .concat();
+        let lines: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+        let mut sc = Scratch::default();
+        let mut parts = Vec::new();
+        for group in lines.chunks(7) {
+            let mut out = ChunkOutput::default();
+            for (n, line) in group.iter().enumerate() {
+                t.process_line(line, "-", n as u64 + 1, &mut sc, &mut out);
+            }
+            let mut composed = Vec::new();
+            let mut from = 0;
+            for &at in &out.row_id_slots {
+                composed.extend_from_slice(&out.events[from..at]);
+                ids.write_next(&mut composed);
+                from = at;
+            }
+            composed.extend_from_slice(&out.events[from..]);
+            parts.push((out, composed));
+        }
+        parts
+    }
+
+    /// A file of `parts` with row groups of 5 rows, from the lines (by the
+    /// writer) or from the fragments the workers would have made.
+    fn file_of(parts: &[(ChunkOutput, Vec<u8>)], fragments: bool) -> Vec<u8> {
+        let plan = Plan::dropbox();
+        let settings = Settings {
+            row_group_rows: 5,
+            ..Settings::default()
+        };
+        let shape = Shape {
+            plan: &plan,
+            schema: super::super::schema::parquet_schema(&plan),
+            props: Arc::new(settings.properties()),
+            row_group: settings.row_group_rows,
+        };
+        let shredder = Shredder::new(&plan);
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t.parquet");
+        let file = File::create(&path).unwrap();
+        let mut w = FileWriter::new(file, &path, &shape, fragments).unwrap();
+        let mut reuse = None;
+        for (out, lines) in parts {
+            if fragments {
+                let f = shredder.encode(&out.events, &out.row_id_slots, reuse.take());
+                w.push_fragment(lines, f.downcast_ref().unwrap()).unwrap();
+                reuse = Some(f);
+            } else {
+                w.push_lines(lines).unwrap();
+            }
+        }
+        w.finish().unwrap();
+        std::fs::read(&path).unwrap()
+    }
+
+    #[test]
+    fn fragments_made_in_the_workers_give_the_same_file_as_the_lines() {
+        use teamlog_core::transform::RowIdMode;
+        for mode in [RowIdMode::Sequential, RowIdMode::Content] {
+            let parts = parts(mode);
+            let rows: usize = parts.iter().map(|(o, _)| o.counts.events as usize).sum();
+            assert!(rows > 40, "{rows} rows");
+            let from_lines = file_of(&parts, false);
+            assert_eq!(from_lines, file_of(&parts, true), "{mode:?}");
+        }
     }
 
     #[test]

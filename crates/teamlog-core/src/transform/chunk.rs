@@ -60,6 +60,11 @@ pub struct ChunkOutput {
     pub by_type: TypeCounts,
     /// Catalogue warnings about written events (with `lint`), in input order.
     pub warnings: Vec<Warning>,
+    /// What the sink's [`crate::sink::Encoder`] made of `events`, when it has
+    /// one (set by the pipeline just before the results are handed on).
+    pub encoded: Option<crate::sink::Encoded>,
+    /// An earlier `encoded`, kept by [`ChunkOutput::clear`] for its buffers.
+    pub spare_encoded: Option<crate::sink::Encoded>,
 }
 
 impl ChunkOutput {
@@ -72,5 +77,8 @@ impl ChunkOutput {
         self.counts = Counts::default();
         self.by_type.clear();
         self.warnings.clear();
+        if let Some(e) = self.encoded.take() {
+            self.spare_encoded = Some(e);
+        }
     }
 }
