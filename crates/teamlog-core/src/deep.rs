@@ -8,8 +8,9 @@
 //! second parse), from string literal to string literal. Cheap checks keep
 //! it from doing more than a field needs: a string is looked at again only
 //! when some rule may match it, and the nesting levels (object keys, for the
-//! username rule) are tracked only in a field that writes both a username
-//! key and an identity key, or as deep as the field's `.tag` needs. Values go
+//! username rule) are tracked only as deep as the field's `.tag` needs,
+//! unless the field turns out to hold both a username key and an identity
+//! key, when it is walked again tracking them. Values go
 //! to the event's indicator [`Collector`], so they are trimmed, sorted and
 //! deduplicated together with the declared ones.
 //!
@@ -82,30 +83,12 @@ fn maybe_ip(v: &str) -> bool {
 pub const TRACKED_DEPTH: usize = 64;
 
 /// Reusable state of the scanner (one per worker).
-#[derive(Debug)]
+#[derive(Default, Debug)]
 pub struct DeepScratch {
     /// The tracked levels, outermost first.
     frames: Vec<Frame>,
     /// Decoded text of strings with escapes.
     decoded: String,
-    /// Find [`USERNAME_KEY`] and each of [`IDENTITY_KEYS`] as string
-    /// literals: a field without both kinds written plainly (and without an
-    /// escaped key that decodes to one) can hold no username, so only the
-    /// levels the field's `.tag` needs are tracked.
-    username_key: memchr::memmem::Finder<'static>,
-    identity_keys: Vec<memchr::memmem::Finder<'static>>,
-}
-
-impl Default for DeepScratch {
-    fn default() -> Self {
-        let literal = |k: &str| memchr::memmem::Finder::new(&format!("\"{k}\"")).into_owned();
-        DeepScratch {
-            frames: Vec::new(),
-            decoded: String::new(),
-            username_key: literal(USERNAME_KEY),
-            identity_keys: IDENTITY_KEYS.iter().map(|k| literal(k)).collect(),
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -289,6 +272,7 @@ const IP_SEPARATOR: u8 = 2;
 /// whether its text may hold `@`, or be made of the characters of an IP
 /// address and white space. What an escape stands for is checked as a
 /// character of the text; a literal character as [`ip_chars`] checks it.
+#[inline(never)]
 fn escaped_may_match(inner: &[u8]) -> bool {
     if memchr::memchr(b'@', inner).is_some() {
         return true;
@@ -307,20 +291,24 @@ fn escaped_may_match(inner: &[u8]) -> bool {
         }
         let e = inner.get(k + 1).copied();
         if e == Some(b'u') {
-            let cp = inner
-                .get(k + 2..k + 6)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u32::from_str_radix(h, 16).ok());
-            let Some(cp) = cp else { return true };
-            if cp == u32::from(b'@') {
+            let hex = inner.get(k + 2..k + 6);
+            if hex == Some(b"0040") {
                 return true;
             }
-            let ip_char =
-                |c: char| c.is_ascii_hexdigit() || matches!(c, '.' | ':') || c.is_whitespace();
-            ip &= char::from_u32(cp).is_some_and(ip_char);
+            if ip {
+                let ip_char =
+                    |c: char| c.is_ascii_hexdigit() || matches!(c, '.' | ':') || c.is_whitespace();
+                ip = hex
+                    .and_then(|h| {
+                        h.iter()
+                            .try_fold(0, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
+                    })
+                    .and_then(char::from_u32)
+                    .is_some_and(ip_char);
+            }
             k += 6;
         } else {
-            // `\\n`, `\\r`, `\\t` and `\\f` are white space; `\\"`, `\\\\`, `\\/` and `\\b` rule an IP out.
+            // `\n`, `\r`, `\t` and `\f` are white space; `\"`, `\\`, `\/` and `\b` rule an IP out.
             ip &= matches!(e, Some(b'n' | b'r' | b't' | b'f'));
             k += 2;
         }
@@ -329,10 +317,11 @@ fn escaped_may_match(inner: &[u8]) -> bool {
 }
 
 /// Whether some rule may match the string value `inner` (without quotes):
-/// it holds an escape or `@` (looked for only when the field has one), or it
-/// is made of the characters of an IP address (with a `.` or `:`) and white
-/// space. A string that is neither matches no rule and is not looked at again.
-#[inline]
+/// it holds `@` (looked for only when the field has one), or it is made of
+/// the characters of an IP address (with a `.` or `:`) and white space; with
+/// escapes, see [`escaped_may_match`]. A string that is neither matches no
+/// rule and is not looked at again.
+#[inline(always)]
 fn candidate(inner: &[u8], escaped: bool, field_has_at: bool) -> bool {
     if escaped {
         return escaped_may_match(inner);
@@ -341,6 +330,7 @@ fn candidate(inner: &[u8], escaped: bool, field_has_at: bool) -> bool {
 }
 
 /// Applies [`RULES`] to one string value.
+#[inline(never)]
 fn check_string(c: &mut Collector, lit: &str, escaped: bool, decoded: &mut String) {
     let Some(v) = content(lit, escaped, decoded) else {
         return;
@@ -383,7 +373,7 @@ fn literal(b: &[u8], i: usize) -> Literal {
 }
 
 /// Applies [`RULES`] to the string value `lit` when it may match one.
-#[inline]
+#[inline(always)]
 fn value(c: &mut Collector, lit: &str, escaped: bool, field_has_at: bool, decoded: &mut String) {
     let inner = &lit.as_bytes()[1..lit.len() - 1];
     if candidate(inner, escaped, field_has_at) {
@@ -391,12 +381,44 @@ fn value(c: &mut Collector, lit: &str, escaped: bool, field_has_at: bool, decode
     }
 }
 
-/// Whether the key `lit`, which holds an escape, is once decoded one that
-/// the username rule reads.
-#[cold]
-fn escaped_username_key(lit: &str, decoded: &mut String) -> bool {
-    content(lit, true, decoded)
-        .is_some_and(|k| matches!(key_role(k), KeyRole::DisplayName | KeyRole::Identity))
+/// The keys of the username rule that a walk has met in levels it does not
+/// track. Once it has met both kinds, some object there may hold a username,
+/// and the walk gives up: it has to be made again tracking every level.
+#[derive(Default)]
+struct Untracked {
+    display_name: bool,
+    identity: bool,
+}
+
+impl Untracked {
+    /// Notes the key `lit`. Most keys are ruled out by their length alone.
+    #[inline(always)]
+    fn key(&mut self, lit: &str, escaped: bool, decoded: &mut String) -> Result<(), UsernameKeys> {
+        let n = lit.len() - 2;
+        let may_be = |k: &str| k.len() == n;
+        if !escaped && !may_be(USERNAME_KEY) && !IDENTITY_KEYS.iter().copied().any(may_be) {
+            return Ok(());
+        }
+        self.read_key(lit, escaped, decoded)
+    }
+
+    #[inline(never)]
+    fn read_key(
+        &mut self,
+        lit: &str,
+        escaped: bool,
+        decoded: &mut String,
+    ) -> Result<(), UsernameKeys> {
+        match content(lit, escaped, decoded).map(key_role) {
+            Some(KeyRole::DisplayName) => self.display_name = true,
+            Some(KeyRole::Identity) => self.identity = true,
+            _ => return Ok(()),
+        }
+        if self.display_name && self.identity {
+            return Err(UsernameKeys);
+        }
+        Ok(())
+    }
 }
 
 /// The first `"` at or after `j`, which is outside any string: most often
@@ -419,15 +441,17 @@ fn values_only(
     c: &mut Collector,
     ds: &mut DeepScratch,
     field_has_at: bool,
-) -> Result<(), EscapedUsernameKey> {
+) -> Result<(), UsernameKeys> {
     let b = raw.as_bytes();
+    let mut untracked = Untracked::default();
     let mut i = next_quote(b, 0);
     while i < b.len() {
         let l = literal(b, i);
-        if !l.key {
-            value(c, &raw[i..l.end], l.escaped, field_has_at, &mut ds.decoded);
-        } else if l.escaped && escaped_username_key(&raw[i..l.end], &mut ds.decoded) {
-            return Err(EscapedUsernameKey);
+        let lit = &raw[i..l.end];
+        if l.key {
+            untracked.key(lit, l.escaped, &mut ds.decoded)?;
+        } else {
+            value(c, lit, l.escaped, field_has_at, &mut ds.decoded);
         }
         i = next_quote(b, l.next);
     }
@@ -456,6 +480,9 @@ impl DeepScratch {
 /// the rules find to `c` when `indicators` is set. Returns the field's own
 /// top-level `.tag` string literal (with quotes), when it is an object with
 /// one and `want_tag` is set.
+///
+/// The first walk tracks only the level the tag needs; the few fields where
+/// it meets both kinds of key of the username rule are walked again.
 pub fn scan<'a>(
     raw: &'a str,
     c: &mut Collector,
@@ -463,19 +490,11 @@ pub fn scan<'a>(
     indicators: bool,
     want_tag: bool,
 ) -> Option<&'a str> {
-    let b = raw.as_bytes();
-    let usernames = indicators
-        && ds.username_key.find(b).is_some()
-        && ds.identity_keys.iter().any(|f| f.find(b).is_some());
-    let levels = match (usernames, want_tag) {
-        (true, _) => TRACKED_DEPTH,
-        (false, true) => 1,
-        (false, false) => 0,
-    };
+    let levels = usize::from(want_tag);
     let mark = c.mark();
     match walk(raw, c, ds, indicators, levels) {
         Ok(tag) => tag.filter(|_| want_tag),
-        Err(EscapedUsernameKey) => {
+        Err(UsernameKeys) => {
             c.truncate(mark);
             let tag = walk(raw, c, ds, indicators, TRACKED_DEPTH);
             tag.ok().flatten().filter(|_| want_tag)
@@ -483,12 +502,12 @@ pub fn scan<'a>(
     }
 }
 
-/// A key with an escape that the username rule reads turned up in a level
-/// that [`walk`] did not track: the walk has to be made again tracking all levels.
-struct EscapedUsernameKey;
+/// See [`Untracked`].
+struct UsernameKeys;
 
 /// The walk of [`scan`], tracking the outermost `levels` levels (at most
-/// [`TRACKED_DEPTH`]).
+/// [`TRACKED_DEPTH`]); with fewer, it gives up where a username may be in
+/// a level it does not track ([`Untracked`]).
 ///
 /// It goes from string literal to string literal: in valid JSON a string is
 /// a key exactly when a `:` follows it, so no parser state beyond the
@@ -500,7 +519,7 @@ fn walk<'a>(
     ds: &mut DeepScratch,
     indicators: bool,
     levels: usize,
-) -> Result<Option<&'a str>, EscapedUsernameKey> {
+) -> Result<Option<&'a str>, UsernameKeys> {
     let b = raw.as_bytes();
     let field_has_at = indicators && memchr::memchr(b'@', b).is_some();
     if levels == 0 {
@@ -510,6 +529,7 @@ fn walk<'a>(
         return Ok(None);
     }
     let mut tag = None;
+    let mut untracked = Untracked::default();
     ds.frames.clear();
     let mut depth = 0usize;
     let mut i = 0;
@@ -527,12 +547,8 @@ fn walk<'a>(
                         if let Some(f) = ds.frames.last_mut() {
                             f.key = role;
                         }
-                    } else if l.escaped
-                        && indicators
-                        && levels < TRACKED_DEPTH
-                        && escaped_username_key(lit, &mut ds.decoded)
-                    {
-                        return Err(EscapedUsernameKey);
+                    } else if indicators && levels < TRACKED_DEPTH {
+                        untracked.key(lit, l.escaped, &mut ds.decoded)?;
                     }
                 } else {
                     if let Some(f) = ds.current(depth) {
