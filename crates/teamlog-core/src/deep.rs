@@ -3,11 +3,16 @@
 //! or any schema's `json` fields), which Panther never looks into.
 //!
 //! This module owns the rules (the [`RULES`] table and the username rule) and
-//! the scanner that applies them. The scanner is a small streaming tokenizer
-//! over the field's raw slice, which serde_json has already validated while it
-//! skipped it: no DOM, no second parse. Values go to the event's indicator
-//! [`Collector`], so they are trimmed, sorted and deduplicated together with
-//! the declared ones.
+//! the scanner that applies them. The scanner walks the field's raw slice,
+//! which serde_json has already validated while it skipped it (no DOM, no
+//! second parse), from string literal to string literal. Cheap checks keep
+//! it from doing more than a field needs: a string is looked at again only
+//! when some rule may match it, and the nesting levels (object keys, for the
+//! username rule) are tracked only as deep as the field's `.tag` needs,
+//! unless the field turns out to hold both a username key and an identity
+//! key, when it is walked again tracking them. Values go
+//! to the event's indicator [`Collector`], so they are trimmed, sorted and
+//! deduplicated together with the declared ones.
 //!
 //! The same walk also yields the field's own top-level `.tag` (what `--lint`
 //! compares `details` against), see [`scan`] and [`top_tag`].
@@ -82,8 +87,6 @@ pub const TRACKED_DEPTH: usize = 64;
 pub struct DeepScratch {
     /// The tracked levels, outermost first.
     frames: Vec<Frame>,
-    /// Bit `n`: level `n` is an object (every level, tracked or not).
-    objects: Vec<u64>,
     /// Decoded text of strings with escapes.
     decoded: String,
 }
@@ -117,6 +120,36 @@ fn key_role(k: &str) -> KeyRole {
     }
 }
 
+/// A mask with the high bit set in each byte of `w` that equals `c`, and
+/// perhaps in bytes above the first such (the lowest set bit is exact).
+#[inline]
+fn bytes_equal(w: u64, c: u8) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let x = w ^ (ONES * u64::from(c));
+    x.wrapping_sub(ONES) & !x & HIGH
+}
+
+/// The first `"` or `\\` at or after `j`, or `b.len()`. Most strings in
+/// `json` fields are short (keys, tags, ids), where memchr's setup costs
+/// more than the string: the first 32 bytes are searched 8 at a time.
+#[inline]
+fn quote_or_backslash(b: &[u8], mut j: usize) -> usize {
+    let stop = b.len().min(j + 32);
+    while j + 8 <= stop {
+        let w = u64::from_le_bytes(b[j..j + 8].try_into().expect("8 bytes"));
+        let m = bytes_equal(w, b'"') | bytes_equal(w, b'\\');
+        if m != 0 {
+            return j + (m.trailing_zeros() / 8) as usize;
+        }
+        j += 8;
+    }
+    match memchr::memchr2(b'"', b'\\', &b[j..]) {
+        Some(k) => j + k,
+        None => b.len(),
+    }
+}
+
 /// The end (one past the closing quote) of the string literal starting at
 /// `i`, and whether it holds an escape.
 #[inline]
@@ -124,12 +157,13 @@ fn string_end(b: &[u8], i: usize) -> (usize, bool) {
     let mut j = i + 1;
     let mut escaped = false;
     loop {
-        match memchr::memchr2(b'"', b'\\', &b[j..]) {
-            Some(k) if b[j + k] == b'\\' => {
+        j = quote_or_backslash(b, j);
+        match b.get(j) {
+            Some(b'\\') => {
                 escaped = true;
-                j += k + 2;
+                j += 2;
             }
-            Some(k) => return (j + k + 1, escaped),
+            Some(_) => return (j + 1, escaped),
             // Validated input always closes its strings.
             None => return (b.len(), escaped),
         }
@@ -201,66 +235,102 @@ fn add_value(c: &mut Collector, kinds: &[IndicatorKind], v: &str, escaped: bool)
     }
 }
 
-/// What [`value_end`] saw in a string value.
-struct Seen {
-    end: usize,
-    escaped: bool,
-    /// Some rule may match: it holds `@` or an escape, or it is made of the
-    /// characters of an IP address (with a `.` or `:`) and white space. A
-    /// string that is neither matches no rule and is not looked at again.
-    candidate: bool,
-}
-
 /// Whether `b` may be an IP address, perhaps with white space (or other
 /// non-ASCII) around it.
 #[inline]
 fn ip_chars(b: &[u8]) -> bool {
-    let mut sep = false;
-    b.len() >= 2
-        && b.iter().all(|&c| {
-            sep |= c == b'.' || c == b':';
-            c.is_ascii_hexdigit() || matches!(c, b'.' | b':' | b' ') || c >= 0x80
-        })
-        && sep
-}
-
-/// [`string_end`] for a value, noting on the way (one search for `"`, `\`
-/// and `@`) whether a rule may match.
-#[inline]
-fn value_end(b: &[u8], i: usize) -> Seen {
-    let (mut j, mut at, mut escaped) = (i + 1, false, false);
-    loop {
-        match memchr::memchr3(b'"', b'\\', b'@', &b[j..]) {
-            Some(k) => match b[j + k] {
-                b'"' => {
-                    let end = j + k + 1;
-                    return Seen {
-                        end,
-                        escaped,
-                        candidate: at || escaped || ip_chars(&b[i + 1..end - 1]),
-                    };
-                }
-                b'@' => {
-                    at = true;
-                    j += k + 1;
-                }
-                _ => {
-                    escaped = true;
-                    j += k + 2;
-                }
-            },
-            None => {
-                return Seen {
-                    end: b.len(),
-                    escaped,
-                    candidate: false,
-                }
-            }
+    let mut seen = 0;
+    for &c in b {
+        match IP_CHARS[usize::from(c)] {
+            0 => return false,
+            t => seen |= t,
         }
     }
+    b.len() >= 2 && seen & IP_SEPARATOR != 0
+}
+
+/// [`ip_chars`]' classes of a byte: 0 for a byte it rules out, else
+/// [`IP_CHAR`], with [`IP_SEPARATOR`] for `.` and `:`.
+const IP_CHARS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_hexdigit() || b == b' ' || b >= 0x80 {
+            t[c] = IP_CHAR;
+        } else if b == b'.' || b == b':' {
+            t[c] = IP_CHAR | IP_SEPARATOR;
+        }
+        c += 1;
+    }
+    t
+};
+const IP_CHAR: u8 = 1;
+const IP_SEPARATOR: u8 = 2;
+
+/// [`ip_chars`] or `@` for a string with escapes, read without decoding it:
+/// whether its text may hold `@`, or be made of the characters of an IP
+/// address and white space. What an escape stands for is checked as a
+/// character of the text; a literal character as [`ip_chars`] checks it.
+#[inline(never)]
+fn escaped_may_match(inner: &[u8]) -> bool {
+    if memchr::memchr(b'@', inner).is_some() {
+        return true;
+    }
+    let mut ip = true;
+    let mut k = 0;
+    while k < inner.len() {
+        if inner[k] != b'\\' {
+            ip &= IP_CHARS[usize::from(inner[k])] != 0;
+            k += 1;
+            if !ip {
+                // Only an escaped `@` is left to look for.
+                k += memchr::memchr(b'\\', &inner[k..]).unwrap_or(inner.len() - k);
+            }
+            continue;
+        }
+        let e = inner.get(k + 1).copied();
+        if e == Some(b'u') {
+            let hex = inner.get(k + 2..k + 6);
+            if hex == Some(b"0040") {
+                return true;
+            }
+            if ip {
+                let ip_char =
+                    |c: char| c.is_ascii_hexdigit() || matches!(c, '.' | ':') || c.is_whitespace();
+                ip = hex
+                    .and_then(|h| {
+                        h.iter()
+                            .try_fold(0, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
+                    })
+                    .and_then(char::from_u32)
+                    .is_some_and(ip_char);
+            }
+            k += 6;
+        } else {
+            // `\n`, `\r`, `\t` and `\f` are white space; `\"`, `\\`, `\/` and `\b` rule an IP out.
+            ip &= matches!(e, Some(b'n' | b'r' | b't' | b'f'));
+            k += 2;
+        }
+    }
+    ip
+}
+
+/// Whether some rule may match the string value `inner` (without quotes):
+/// it holds `@` (looked for only when the field has one), or it is made of
+/// the characters of an IP address (with a `.` or `:`) and white space; with
+/// escapes, see [`escaped_may_match`]. A string that is neither matches no
+/// rule and is not looked at again.
+#[inline(always)]
+fn candidate(inner: &[u8], escaped: bool, field_has_at: bool) -> bool {
+    if escaped {
+        return escaped_may_match(inner);
+    }
+    ip_chars(inner) || (field_has_at && memchr::memchr(b'@', inner).is_some())
 }
 
 /// Applies [`RULES`] to one string value.
+#[inline(never)]
 fn check_string(c: &mut Collector, lit: &str, escaped: bool, decoded: &mut String) {
     let Some(v) = content(lit, escaped, decoded) else {
         return;
@@ -273,65 +343,242 @@ fn check_string(c: &mut Collector, lit: &str, escaped: bool, decoded: &mut Strin
     }
 }
 
+/// One string literal of a walk.
+struct Literal {
+    /// One past its closing quote.
+    end: usize,
+    escaped: bool,
+    /// A `:` follows it: it is a key.
+    key: bool,
+    /// Where the walk goes on: past the `:` of a key, else at the first
+    /// byte after the literal that is not white space.
+    next: usize,
+}
+
+/// Reads the string literal starting at `i`.
+#[inline]
+fn literal(b: &[u8], i: usize) -> Literal {
+    let (end, escaped) = string_end(b, i);
+    let mut j = end;
+    while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\n' | b'\r') {
+        j += 1;
+    }
+    let key = b.get(j) == Some(&b':');
+    Literal {
+        end,
+        escaped,
+        key,
+        next: j + usize::from(key),
+    }
+}
+
+/// Applies [`RULES`] to the string value `lit` when it may match one.
+#[inline(always)]
+fn value(c: &mut Collector, lit: &str, escaped: bool, field_has_at: bool, decoded: &mut String) {
+    let inner = &lit.as_bytes()[1..lit.len() - 1];
+    if candidate(inner, escaped, field_has_at) {
+        check_string(c, lit, escaped, decoded);
+    }
+}
+
+/// The keys of the username rule that a walk has met in levels it does not
+/// track. Once it has met both kinds, some object there may hold a username,
+/// and the walk gives up: it has to be made again tracking every level.
+#[derive(Default)]
+struct Untracked {
+    display_name: bool,
+    identity: bool,
+}
+
+impl Untracked {
+    /// Notes the key `lit`. Most keys are ruled out by their length alone.
+    #[inline(always)]
+    fn key(&mut self, lit: &str, escaped: bool, decoded: &mut String) -> Result<(), UsernameKeys> {
+        let n = lit.len() - 2;
+        let may_be = |k: &str| k.len() == n;
+        if !escaped && !may_be(USERNAME_KEY) && !IDENTITY_KEYS.iter().copied().any(may_be) {
+            return Ok(());
+        }
+        self.read_key(lit, escaped, decoded)
+    }
+
+    #[inline(never)]
+    fn read_key(
+        &mut self,
+        lit: &str,
+        escaped: bool,
+        decoded: &mut String,
+    ) -> Result<(), UsernameKeys> {
+        match content(lit, escaped, decoded).map(key_role) {
+            Some(KeyRole::DisplayName) => self.display_name = true,
+            Some(KeyRole::Identity) => self.identity = true,
+            _ => return Ok(()),
+        }
+        if self.display_name && self.identity {
+            return Err(UsernameKeys);
+        }
+        Ok(())
+    }
+}
+
+/// The first `"` at or after `j`, which is outside any string: most often
+/// the very next byte or the one after (`:"`, `,"`).
+#[inline]
+fn next_quote(b: &[u8], j: usize) -> usize {
+    match b.get(j..j + 2) {
+        Some([b'"', _]) => j,
+        Some([_, b'"']) => j + 1,
+        // No `\\` is outside a string.
+        _ => quote_or_backslash(b, j),
+    }
+}
+
+/// [`walk`] tracking no level: only values are looked at. Between string
+/// literals there is only structure, numbers and literals, none of which
+/// holds a `"` or `\\`, so the walk goes from quote to quote.
+fn values_only(
+    raw: &str,
+    c: &mut Collector,
+    ds: &mut DeepScratch,
+    field_has_at: bool,
+) -> Result<(), UsernameKeys> {
+    let b = raw.as_bytes();
+    let mut untracked = Untracked::default();
+    let mut i = next_quote(b, 0);
+    while i < b.len() {
+        let l = literal(b, i);
+        let lit = &raw[i..l.end];
+        if l.key {
+            untracked.key(lit, l.escaped, &mut ds.decoded)?;
+        } else {
+            value(c, lit, l.escaped, field_has_at, &mut ds.decoded);
+        }
+        i = next_quote(b, l.next);
+    }
+    Ok(())
+}
+
 impl DeepScratch {
+    /// Whether the current level is tracked.
+    #[inline]
+    fn tracked(&self, depth: usize) -> bool {
+        depth > 0 && self.frames.len() == depth
+    }
+
     /// The current level's frame, when it is tracked.
     #[inline]
     fn current(&mut self, depth: usize) -> Option<&mut Frame> {
-        if depth > 0 && self.frames.len() == depth {
+        if self.tracked(depth) {
             self.frames.last_mut()
         } else {
             None
-        }
-    }
-
-    fn is_object(&self, level: usize) -> bool {
-        self.objects[level / 64] & (1 << (level % 64)) != 0
-    }
-
-    fn set_object(&mut self, level: usize, object: bool) {
-        if self.objects.len() <= level / 64 {
-            self.objects.push(0);
-        }
-        let bit = 1 << (level % 64);
-        if object {
-            self.objects[level / 64] |= bit;
-        } else {
-            self.objects[level / 64] &= !bit;
         }
     }
 }
 
 /// Scans one `json` field's raw text (already validated JSON), adding what
 /// the rules find to `c` when `indicators` is set. Returns the field's own
-/// top-level `.tag` string literal (with quotes), when it is an object with one.
+/// top-level `.tag` string literal (with quotes), when it is an object with
+/// one and `want_tag` is set.
+///
+/// The first walk tracks only the level the tag needs; the few fields where
+/// it meets both kinds of key of the username rule are walked again.
 pub fn scan<'a>(
     raw: &'a str,
     c: &mut Collector,
     ds: &mut DeepScratch,
     indicators: bool,
+    want_tag: bool,
 ) -> Option<&'a str> {
+    let levels = usize::from(want_tag);
+    let mark = c.mark();
+    match walk(raw, c, ds, indicators, levels) {
+        Ok(tag) => tag.filter(|_| want_tag),
+        Err(UsernameKeys) => {
+            c.truncate(mark);
+            let tag = walk(raw, c, ds, indicators, TRACKED_DEPTH);
+            tag.ok().flatten().filter(|_| want_tag)
+        }
+    }
+}
+
+/// See [`Untracked`].
+struct UsernameKeys;
+
+/// The walk of [`scan`], tracking the outermost `levels` levels (at most
+/// [`TRACKED_DEPTH`]); with fewer, it gives up where a username may be in
+/// a level it does not track ([`Untracked`]).
+///
+/// It goes from string literal to string literal: in valid JSON a string is
+/// a key exactly when a `:` follows it, so no parser state beyond the
+/// tracked levels is kept. The bytes between strings are structure, numbers
+/// and literals.
+fn walk<'a>(
+    raw: &'a str,
+    c: &mut Collector,
+    ds: &mut DeepScratch,
+    indicators: bool,
+    levels: usize,
+) -> Result<Option<&'a str>, UsernameKeys> {
     let b = raw.as_bytes();
+    let field_has_at = indicators && memchr::memchr(b'@', b).is_some();
+    if levels == 0 {
+        if indicators {
+            values_only(raw, c, ds, field_has_at)?;
+        }
+        return Ok(None);
+    }
     let mut tag = None;
+    let mut untracked = Untracked::default();
     ds.frames.clear();
-    let (mut depth, mut expect_key) = (0usize, false);
+    let mut depth = 0usize;
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            open @ (b'{' | b'[') => {
+            b'"' => {
+                let l = literal(b, i);
+                let lit = &raw[i..l.end];
+                if l.key {
+                    if ds.tracked(depth) {
+                        let role = match content(lit, l.escaped, &mut ds.decoded) {
+                            Some(k) => key_role(k),
+                            None => KeyRole::Other,
+                        };
+                        if let Some(f) = ds.frames.last_mut() {
+                            f.key = role;
+                        }
+                    } else if indicators && levels < TRACKED_DEPTH {
+                        untracked.key(lit, l.escaped, &mut ds.decoded)?;
+                    }
+                } else {
+                    if let Some(f) = ds.current(depth) {
+                        match f.key {
+                            KeyRole::DisplayName => f.display_name = Some((i, l.end)),
+                            KeyRole::Identity => f.identity = true,
+                            KeyRole::Tag if depth == 1 => tag = Some(lit),
+                            _ => {}
+                        }
+                        f.key = KeyRole::Other;
+                    }
+                    if indicators {
+                        value(c, lit, l.escaped, field_has_at, &mut ds.decoded);
+                    }
+                }
+                i = l.next;
+            }
+            b'{' | b'[' => {
                 if let Some(f) = ds.current(depth) {
                     f.identity |= f.key == KeyRole::Identity;
                     f.key = KeyRole::Other;
                 }
-                ds.set_object(depth, open == b'{');
                 depth += 1;
-                if depth <= TRACKED_DEPTH {
+                if depth <= levels {
                     ds.frames.push(Frame {
                         key: KeyRole::Other,
                         display_name: None,
                         identity: false,
                     });
                 }
-                expect_key = open == b'{';
                 i += 1;
             }
             b'}' | b']' => {
@@ -350,46 +597,9 @@ pub fn scan<'a>(
                     }
                 }
                 depth = depth.saturating_sub(1);
-                expect_key = false;
                 i += 1;
             }
-            b',' => {
-                expect_key = depth > 0 && ds.is_object(depth - 1);
-                i += 1;
-            }
-            b'"' if !expect_key => {
-                let seen = value_end(b, i);
-                let (e, lit) = (seen.end, &raw[i..seen.end]);
-                if let Some(f) = ds.current(depth) {
-                    match f.key {
-                        KeyRole::DisplayName => f.display_name = Some((i, e)),
-                        KeyRole::Identity => f.identity = true,
-                        KeyRole::Tag if depth == 1 => tag = Some(lit),
-                        _ => {}
-                    }
-                    f.key = KeyRole::Other;
-                }
-                if indicators && seen.candidate {
-                    check_string(c, lit, seen.escaped, &mut ds.decoded);
-                }
-                i = e;
-            }
-            b'"' => {
-                let (e, escaped) = string_end(b, i);
-                // A key.
-                expect_key = false;
-                if ds.frames.len() == depth {
-                    let role = match content(&raw[i..e], escaped, &mut ds.decoded) {
-                        Some(k) => key_role(k),
-                        None => KeyRole::Other,
-                    };
-                    if let Some(f) = ds.frames.last_mut() {
-                        f.key = role;
-                    }
-                }
-                i = e;
-            }
-            b' ' | b'\t' | b'\n' | b'\r' | b':' => i += 1,
+            b' ' | b'\t' | b'\n' | b'\r' | b':' | b',' => i += 1,
             first => {
                 // A number, true, false or null.
                 while i < b.len()
@@ -404,7 +614,7 @@ pub fn scan<'a>(
             }
         }
     }
-    tag
+    Ok(tag)
 }
 
 /// The top-level `.tag` string literal of a `json` field, without looking
@@ -417,7 +627,7 @@ pub fn top_tag<'a>(raw: &'a str, ds: &mut DeepScratch) -> Option<&'a str> {
             }
         }
     }
-    scan(raw, &mut Collector::default(), ds, false)
+    scan(raw, &mut Collector::default(), ds, false, true)
 }
 
 #[cfg(test)]
@@ -426,7 +636,7 @@ mod tests {
 
     fn deep(raw: &str) -> String {
         let mut c = Collector::default();
-        scan(raw, &mut c, &mut DeepScratch::default(), true);
+        scan(raw, &mut c, &mut DeepScratch::default(), true, true);
         let mut out = Vec::new();
         c.write(&mut out);
         String::from_utf8(out).unwrap()
@@ -474,9 +684,8 @@ mod tests {
         let raw = format!("{}\"10.0.0.1\"{}", "[{\"k\":".repeat(n), "}]".repeat(n));
         let mut ds = DeepScratch::default();
         let mut c = Collector::default();
-        scan(&raw, &mut c, &mut ds, true);
+        scan(&raw, &mut c, &mut ds, true, true);
         assert!(ds.frames.capacity() <= TRACKED_DEPTH);
-        assert!(ds.objects.len() <= 2 * n / 64 + 1);
         let mut out = Vec::new();
         c.write(&mut out);
         assert_eq!(
@@ -486,7 +695,7 @@ mod tests {
         // A key deep down is still a key, not a value.
         let raw = format!("{}{{\"10.0.0.2\":1}}{}", "[".repeat(200), "]".repeat(200));
         let mut c = Collector::default();
-        scan(&raw, &mut c, &mut ds, true);
+        scan(&raw, &mut c, &mut ds, true, true);
         let mut out = Vec::new();
         c.write(&mut out);
         assert!(out.is_empty());
@@ -531,5 +740,215 @@ mod tests {
         );
         assert_eq!(top_tag(r#"{"x":{".tag":"inner"}}"#, &mut ds), None);
         assert_eq!(top_tag(r#"[{".tag":"inner"}]"#, &mut ds), None);
+    }
+
+    /// The rules applied straightforwardly to a parsed value: every string,
+    /// and each object's username; no prefilter, no skipped levels.
+    fn oracle(v: &serde_json::Value, c: &mut Collector) {
+        use serde_json::Value;
+        match v {
+            Value::String(s) => {
+                let t = trim(s);
+                for r in RULES {
+                    if (r.shape)(t) {
+                        c.add(&[r.kind], t);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|e| oracle(e, c)),
+            Value::Object(o) => {
+                let identity = IDENTITY_KEYS
+                    .iter()
+                    .any(|k| o.get(*k).is_some_and(|v| !v.is_null()));
+                if let (true, Some(Value::String(n))) = (identity, o.get(USERNAME_KEY)) {
+                    c.add(&[IndicatorKind::Username], trim(n));
+                }
+                o.values().for_each(|e| oracle(e, c));
+            }
+            _ => {}
+        }
+    }
+
+    fn written(c: &mut Collector) -> String {
+        let mut out = Vec::new();
+        c.write(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// `scan` (with and without the tag, so with every choice of tracked
+    /// levels) finds what [`oracle`] finds, and the tag that the walk
+    /// tracking every level finds.
+    fn check_equivalent(raw: &str) {
+        let mut want = Collector::default();
+        oracle(&serde_json::from_str(raw).unwrap(), &mut want);
+        let want = written(&mut want);
+        let mut ds = DeepScratch::default();
+        let mut c = Collector::default();
+        let full_tag = walk(raw, &mut c, &mut ds, true, TRACKED_DEPTH)
+            .ok()
+            .flatten();
+        assert_eq!(written(&mut c), want, "full walk: {raw}");
+        for want_tag in [false, true] {
+            let mut c = Collector::default();
+            let tag = scan(raw, &mut c, &mut ds, true, want_tag);
+            assert_eq!(written(&mut c), want, "want_tag {want_tag}: {raw}");
+            assert_eq!(tag, full_tag.filter(|_| want_tag), "{raw}");
+            assert_eq!(scan(raw, &mut c, &mut ds, false, want_tag), tag, "{raw}");
+        }
+    }
+
+    #[test]
+    fn fast_paths_agree_on_escapes_and_untracked_levels() {
+        for raw in [
+            // Escaped keys the username rule reads, below the first level.
+            r#"{"a":{"display\u005fname":"Esc","account_id":"x"}}"#,
+            r#"{"a":{"display_name":"Esc","\u0065mail":"x@ex.io"}}"#,
+            r#"{"a":[{"team_member_\u0069d":"t","d\u0069splay_name":" Both "}]}"#,
+            r#"{"a":{"display_name":"NoId","other":1}}"#,
+            r#"{"a":{"display_name":"NullId","email":null}}"#,
+            // Escaped values: an `@`, digits, white space, ruled-out escapes.
+            r#"["x\u0040ex.com","\u0031\u0030.0.0.1","\n 10.0.0.2\t","\u00a010.0.0.3\u3000"]"#,
+            r#"["10.0.0.4\b","10.0.0.5\/","\"10.0.0.6\"","fe80::\u0031","\ud83d\ude00 1.2.3.4"]"#,
+            r#"["\u0418\u0432\u0430\u043d","a\\b@ex.com","\u0040","x\u0040y.z"]"#,
+            // Top-level tags: first, last, not first, repeated, escaped.
+            r#"{"x":{".tag":"inner"},".tag":"outer","y":"10.1.1.1"}"#,
+            r#"{".tag":"a",".tag":"b"}"#,
+            r#"{"_t\u0061g":"esc","z":[".tag"]}"#,
+            r#" { ".tag" : "spaced" , "ip" : " 10.2.2.2 " } "#,
+            r#""10.0.0.7""#,
+            "42",
+        ] {
+            check_equivalent(raw);
+        }
+    }
+
+    mod generated {
+        use super::*;
+        use proptest::prelude::*;
+        use serde_json::Value;
+
+        /// Keys the rules read and others; values that match a rule and others.
+        const KEYS: &[&str] = &[
+            "display_name",
+            "account_id",
+            "email",
+            "team_member_id",
+            ".tag",
+            "_tag",
+            "x",
+            "ip",
+        ];
+        const TEXTS: &[&str] = &[
+            "10.0.0.1",
+            " 192.168.1.1 ",
+            "2001:db8::1",
+            "::1",
+            "1.2.3",
+            "cafe",
+            "a@b.co",
+            " Ann@Ex.org ",
+            "a@b",
+            "dbid:AAwt",
+            "Carol",
+            "",
+            "9712811243",
+            "x \"y\" \\ z",
+            "\u{a0}10.9.9.9\n",
+            "\u{1F600}",
+        ];
+
+        fn value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                (0u32..1000).prop_map(Value::from),
+                proptest::sample::select(TEXTS).prop_map(Value::from),
+            ];
+            leaf.prop_recursive(5, 48, 6, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                    proptest::collection::btree_map(proptest::sample::select(KEYS), inner, 0..6)
+                        .prop_map(|m| Value::Object(
+                            m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+                        )),
+                ]
+            })
+        }
+
+        /// One bit of choice (escape this character, put white space here).
+        fn pick(bits: &mut dyn Iterator<Item = bool>) -> bool {
+            bits.next().unwrap_or(false)
+        }
+
+        fn string(s: &str, bits: &mut dyn Iterator<Item = bool>, out: &mut String) {
+            out.push('"');
+            for ch in s.chars() {
+                match ch {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    _ if pick(bits) => {
+                        let mut units = [0u16; 2];
+                        for u in ch.encode_utf16(&mut units) {
+                            out.push_str(&format!("\\u{u:04x}"));
+                        }
+                    }
+                    _ => out.push(ch),
+                }
+            }
+            out.push('"');
+        }
+
+        /// JSON text of `v` with some characters escaped and some white
+        /// space between tokens, as `bits` chooses.
+        fn write(v: &Value, bits: &mut dyn Iterator<Item = bool>, out: &mut String) {
+            if pick(bits) {
+                out.push(' ');
+            }
+            match v {
+                Value::String(s) => string(s, bits, out),
+                Value::Array(a) => {
+                    out.push('[');
+                    for (n, e) in a.iter().enumerate() {
+                        if n > 0 {
+                            out.push(',');
+                        }
+                        write(e, bits, out);
+                    }
+                    out.push(']');
+                }
+                Value::Object(o) => {
+                    out.push('{');
+                    for (n, (k, e)) in o.iter().enumerate() {
+                        if n > 0 {
+                            out.push(',');
+                        }
+                        string(k, bits, out);
+                        if pick(bits) {
+                            out.push('\t');
+                        }
+                        out.push(':');
+                        write(e, bits, out);
+                    }
+                    out.push('}');
+                }
+                other => out.push_str(&other.to_string()),
+            }
+            if pick(bits) {
+                out.push('\n');
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn scan_agrees_with_the_oracle(
+                v in value(),
+                bits in proptest::collection::vec(proptest::bool::weighted(0.15), 0..600),
+            ) {
+                let mut raw = String::new();
+                write(&v, &mut bits.into_iter(), &mut raw);
+                check_equivalent(&raw);
+            }
+        }
     }
 }

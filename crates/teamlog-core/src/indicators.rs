@@ -438,10 +438,32 @@ fn push(text: &mut String, v: &str) -> (u32, u32) {
     (s, text.len() as u32)
 }
 
+/// How much a [`Collector`] held at one moment, to go back to with
+/// [`Collector::truncate`].
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    text: usize,
+    items: usize,
+}
+
 impl Collector {
     pub fn clear(&mut self) {
         self.text.clear();
         self.items.clear();
+    }
+
+    /// What is held now.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            text: self.text.len(),
+            items: self.items.len(),
+        }
+    }
+
+    /// Forgets the values added since `m` was taken.
+    pub fn truncate(&mut self, m: Mark) {
+        self.text.truncate(m.text);
+        self.items.truncate(m.items);
     }
 
     /// Adds `value` (unescaped) for every kind in `kinds` that keeps it.

@@ -135,10 +135,13 @@ impl Roles {
         r
     }
 
-    /// Whether any string is watched (an event type or category is counted).
-    #[inline]
-    pub fn any_string(&self) -> bool {
-        self.event_type | self.category | self.description != 0
+    /// Whether `v` is one of the watched strings. Every string value of an
+    /// event is asked (dozens per event) and nearly all are not, so this is
+    /// inlined where [`Captured::string`] keeps the few that are.
+    #[inline(always)]
+    pub fn watches_string(&self, v: &ValuePlan) -> bool {
+        let a = addr(v);
+        a == self.event_type || a == self.category || a == self.description
     }
 }
 
@@ -176,7 +179,7 @@ impl Captured {
     }
 
     /// Keeps `s` when `v` is one of the watched strings.
-    #[inline]
+    #[inline(never)]
     pub fn string(&mut self, roles: &Roles, v: &ValuePlan, s: &str) {
         let a = addr(v);
         let slot = if a == roles.event_type {

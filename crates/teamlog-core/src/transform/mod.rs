@@ -106,9 +106,9 @@ impl Scratch {
     }
 
     /// Keeps a string value the lint or the type counts watch.
-    #[inline]
+    #[inline(always)]
     fn capture(&mut self, v: &ValuePlan, s: &str) {
-        if self.roles.any_string() {
+        if self.roles.watches_string(v) {
             self.captured.string(&self.roles, v, s);
         }
     }

@@ -77,7 +77,7 @@ pub(super) fn string_content<'a, E: de::Error>(
 fn json_field(raw: &str, v: &ValuePlan, sc: &mut Scratch) {
     let details = Captured::is_details(&sc.roles, v);
     if sc.deep {
-        let tag = crate::deep::scan(raw, &mut sc.indicators, &mut sc.deep_scratch, true);
+        let tag = crate::deep::scan(raw, &mut sc.indicators, &mut sc.deep_scratch, true, details);
         if details {
             sc.captured.details_tag(tag);
         }
