@@ -303,6 +303,12 @@ impl TypeCounts {
             self.known[i] += 1;
             return;
         }
+        self.add_other(category, event_type, 1);
+    }
+
+    /// Counts `n` events of a pair that is not a catalogue type under its
+    /// own category.
+    fn add_other(&mut self, category: Option<&str>, event_type: Option<&str>, n: u64) {
         // Lengths first, so that no pair of strings makes another's key.
         self.key.clear();
         for part in [category, event_type] {
@@ -315,15 +321,32 @@ impl TypeCounts {
             }
         }
         match self.other.get(self.key.as_str()) {
-            Some(&i) => self.other_rows[i].2 += 1,
+            Some(&i) => self.other_rows[i].2 += n,
             None => {
                 self.other.insert(self.key.clone(), self.other_rows.len());
                 self.other_rows.push((
                     category.map(str::to_string),
                     event_type.map(str::to_string),
-                    1,
+                    n,
                 ));
             }
+        }
+    }
+
+    /// Adds another chunk's counts: by catalogue index, no string looked up
+    /// (the writer keeps a source's counts so until the source ends).
+    pub fn merge(&mut self, from: &TypeCounts) {
+        if !from.touched.is_empty() && self.known.is_empty() {
+            self.known.resize(from.known.len(), 0);
+        }
+        for &i in &from.touched {
+            if self.known[i] == 0 {
+                self.touched.push(i);
+            }
+            self.known[i] += from.known[i];
+        }
+        for (c, t, n) in &from.other_rows {
+            self.add_other(c.as_deref(), t.as_deref(), *n);
         }
     }
 
@@ -484,6 +507,34 @@ mod tests {
             ),
             [DescriptionMismatch]
         );
+    }
+
+    #[test]
+    fn merged_chunk_counts_equal_counting_all_at_once() {
+        let pairs = [
+            (Some("logins"), Some("login_success")),
+            (Some("sharing"), Some("login_success")),
+            (None, Some("x")),
+            (Some("logins"), Some("login_fail")),
+            (Some("logins"), Some("login_success")),
+            (None, Some("x")),
+        ];
+        let rows = |t: &TypeCounts| {
+            let mut v = Vec::new();
+            t.for_each(|c, ty, n| v.push((c.map(str::to_string), ty.map(str::to_string), n)));
+            v.sort();
+            v
+        };
+        let mut whole = TypeCounts::default();
+        pairs.iter().for_each(|(c, t)| whole.add(*c, *t));
+        let (mut sum, mut chunk) = (TypeCounts::default(), TypeCounts::default());
+        for part in pairs.chunks(4) {
+            chunk.clear();
+            part.iter().for_each(|(c, t)| chunk.add(*c, *t));
+            sum.merge(&chunk);
+        }
+        assert_eq!(rows(&sum), rows(&whole));
+        assert_eq!(rows(&sum).iter().map(|r| r.2).sum::<u64>(), 6);
     }
 
     #[test]

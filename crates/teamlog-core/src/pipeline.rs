@@ -32,6 +32,7 @@
 //! - recycled buffers go back to be reused only when not oversized.
 
 use crate::framing::{self, Chunk, Source, SourceReader};
+use crate::lint::TypeCounts;
 use crate::rowid::RowIdGen;
 use crate::sink::{Encoder, Sink};
 use crate::terminal::sanitize as terminal_safe;
@@ -150,8 +151,10 @@ pub struct Writer {
 pub struct Tally {
     pub totals: Counts,
     pub by_reason: BTreeMap<String, u64>,
-    /// The source being written: its index and its totals so far.
+    /// The source being written: its index and its totals so far (its
+    /// counts by category and type are in `current_types` until it ends).
     pub current: Option<(usize, SourceTotals)>,
+    current_types: TypeCounts,
     /// Rejects described on stderr.
     pub notes_shown: u64,
     /// Sources that could not be opened or read to the end.
@@ -182,6 +185,7 @@ impl Tally {
                 ..SourceTotals::default()
             };
             self.current = Some((index, totals));
+            self.current_types.clear();
         }
         &mut self.current.as_mut().expect("just set").1
     }
@@ -199,7 +203,12 @@ impl Tally {
         for (class, n) in &res.by_reason {
             *ps.rejected_by_reason.entry(class.clone()).or_default() += n;
         }
-        res.by_type.for_each(|category, ty, n| {
+        self.current_types.merge(&res.by_type);
+    }
+
+    /// Writes the ended source's counts by category and type into its totals.
+    fn close_types(&mut self, ps: &mut SourceTotals) {
+        self.current_types.for_each(|category, ty, n| {
             if let Some(c) = category {
                 bump(&mut ps.events_by_category, c, n);
             }
@@ -207,6 +216,7 @@ impl Tally {
                 bump(&mut ps.events_by_type, t, n);
             }
         });
+        self.current_types.clear();
     }
 }
 
@@ -329,6 +339,7 @@ impl Writer {
             Some((i, ps)) if i == chunk.source => (i, ps),
             _ => unreachable!("a source ends after its last chunk is written"),
         };
+        self.tally.close_types(&mut ps);
         ps.compression = end.compression.map(|c| Cow::Borrowed(c.name()));
         ps.size = end.size;
         ps.error = end.failure.clone();
