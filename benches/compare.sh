@@ -134,6 +134,12 @@ c=$(q "$corpus")
 bench "cat f | cat (pipe baseline)" "$runs" "cat $c | cat > /dev/null"
 bench "teamlog f ($cpus threads)" "$runs" "$(q "$teamlog") -q $c > /dev/null"
 bench "teamlog --threads 1 f" "$runs" "$(q "$teamlog") -q --threads 1 $c > /dev/null"
+# What the two opt-in passes cost, beside the rows above.
+bench "teamlog --deep-indicators f ($cpus threads)" "$runs" \
+    "$(q "$teamlog") -q --deep-indicators $c > /dev/null"
+bench "teamlog --threads 1 --deep-indicators f" "$runs" \
+    "$(q "$teamlog") -q --threads 1 --deep-indicators $c > /dev/null"
+bench "teamlog --threads 1 --lint f" "$runs" "$(q "$teamlog") -q --threads 1 --lint $c > /dev/null"
 bench "cat f | teamlog ($cpus threads)" "$runs" "cat $c | $(q "$teamlog") -q > /dev/null"
 bench "cat f | teamlog --threads 1" "$runs" "cat $c | $(q "$teamlog") -q --threads 1 > /dev/null"
 # Parquet beside NDJSON, both written to a file (the same work but the format).
