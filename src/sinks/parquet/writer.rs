@@ -350,7 +350,7 @@ impl<'p> ParquetOut<'p> {
             shape: Shape {
                 plan,
                 schema: super::schema::parquet_schema(plan),
-                props: Arc::new(settings.properties()),
+                props: Arc::new(settings.properties(plan)),
                 row_group: settings.row_group_rows,
             },
             cap: settings.buffer_rows,
@@ -645,7 +645,7 @@ mod tests {
         let shape = Shape {
             plan: &plan,
             schema: super::super::schema::parquet_schema(&plan),
-            props: Arc::new(settings.properties()),
+            props: Arc::new(settings.properties(&plan)),
             row_group: settings.row_group_rows,
         };
         let shredder = Shredder::new(&plan);
