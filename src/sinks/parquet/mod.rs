@@ -58,7 +58,8 @@ impl ParquetCompression {
 pub struct Settings {
     pub compression: ParquetCompression,
     /// Rows per row group (a row group also ends at
-    /// [`writer::ROW_GROUP_BYTES`] of events).
+    /// [`writer::ROW_GROUP_BYTES`] of events, or
+    /// [`writer::OVERLAPPED_ROW_GROUP_BYTES`] with `-o`).
     pub row_group_rows: usize,
     /// Target size of a data page before compression.
     pub page_bytes: usize,
