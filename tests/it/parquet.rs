@@ -739,6 +739,45 @@ fn memory_stays_bounded_over_thousands_of_days() {
     );
 }
 
+#[test]
+fn one_file_stays_under_the_memory_bound_with_two_row_groups_held() {
+    use crate::resources::run_measured;
+    const BOUND_MIB: u64 = 100;
+    let d = tempdir();
+    // Enough for several row groups at the byte cap, each held twice (one
+    // gathering while the one before is encoded); read from a file, so the
+    // workers are never starved and fill the queues.
+    let input = d.path().join("in.ndjson");
+    let gen = bin()
+        .args(["generate", "--bytes", "200M", "--seed", "1"])
+        .stdout(std::fs::File::create(&input).unwrap())
+        .status()
+        .unwrap();
+    assert!(gen.success());
+    let out = d.path().join("t.parquet");
+    // Two threads: each further one holds its parts in flight too.
+    let args = [
+        "-q",
+        "--threads",
+        "2",
+        "--format",
+        "parquet",
+        "-o",
+        s(&out),
+        "--row-id",
+        "content",
+        s(&input),
+    ];
+    let m = run_measured(&args, drop);
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    eprintln!("peak RSS {} MiB", m.max_rss_kib >> 10);
+    assert!(
+        m.max_rss_kib < BOUND_MIB << 10,
+        "peak RSS {} KiB over {BOUND_MIB} MiB",
+        m.max_rss_kib
+    );
+}
+
 /// The table's files (`.parquet` and the records), without temporary files
 /// a killed run may leave.
 fn table(dir: &Path) -> BTreeMap<String, Vec<u8>> {

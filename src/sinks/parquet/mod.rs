@@ -19,6 +19,9 @@ pub mod writer;
 
 use ::parquet::basic::{Compression, ZstdLevel};
 use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use ::parquet::schema::types::ColumnPath;
+use schema::Kind;
+use teamlog_core::schema::Plan;
 
 pub use teamlog_core::timestamp::{
     check_nanos_range, format_day, output_days, output_nanos, NANOS_RANGE,
@@ -55,7 +58,8 @@ impl ParquetCompression {
 pub struct Settings {
     pub compression: ParquetCompression,
     /// Rows per row group (a row group also ends at
-    /// [`writer::ROW_GROUP_BYTES`] of events).
+    /// [`writer::ROW_GROUP_BYTES`] of events, or
+    /// [`writer::OVERLAPPED_ROW_GROUP_BYTES`] with `-o`).
     pub row_group_rows: usize,
     /// Target size of a data page before compression.
     pub page_bytes: usize,
@@ -70,16 +74,35 @@ impl Settings {
     pub const DEFAULT_BUFFER_ROWS: usize = 131072;
 
     /// The writer properties every file gets: no timestamps or random ids,
-    /// statistics on (so readers skip row groups by time).
-    pub fn properties(&self) -> WriterProperties {
-        WriterProperties::builder()
+    /// statistics on (so readers skip row groups by time). Per column:
+    /// no dictionary for the columns whose values are all but unique (the
+    /// row id, and times but `p_parse_time`, one value a run), where it is
+    /// hashing that the page's fallback throws away; chunk statistics, and
+    /// page statistics (the column index) only for `p_event_time`.
+    pub fn properties(&self, plan: &Plan) -> WriterProperties {
+        let mut b = WriterProperties::builder()
             .set_created_by(CREATED_BY.to_string())
             .set_compression(self.compression.codec())
             .set_max_row_group_row_count(Some(self.row_group_rows))
             .set_data_page_size_limit(self.page_bytes)
             .set_dictionary_page_size_limit(self.page_bytes)
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .build()
+            .set_statistics_enabled(EnabledStatistics::Chunk);
+        for (path, kind) in schema::leaf_paths(plan) {
+            let top = path[0].as_str();
+            let unique = match kind {
+                Kind::Timestamp => top != "p_parse_time",
+                _ => top == "p_row_id",
+            };
+            let by_time = top == "p_event_time";
+            let path = ColumnPath::new(path);
+            if unique {
+                b = b.set_column_dictionary_enabled(path.clone(), false);
+            }
+            if by_time {
+                b = b.set_column_statistics_enabled(path, EnabledStatistics::Page);
+            }
+        }
+        b.build()
     }
 }
 
@@ -90,6 +113,44 @@ impl Default for Settings {
             row_group_rows: Settings::DEFAULT_ROW_GROUP_ROWS,
             page_bytes: Settings::DEFAULT_PAGE_BYTES,
             buffer_rows: Settings::DEFAULT_BUFFER_ROWS,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_columns_have_no_dictionary_and_every_column_has_statistics() {
+        let props = Settings::default().properties(&Plan::dropbox());
+        let col = |p: &str| ColumnPath::new(p.split('.').map(String::from).collect());
+        for unique in ["p_row_id", "p_event_time", "timestamp"] {
+            assert!(!props.dictionary_enabled(&col(unique)), "{unique}");
+        }
+        for repeated in [
+            "p_parse_time",
+            "event_type._tag",
+            "details",
+            "p_any_emails.list.element",
+        ] {
+            assert!(props.dictionary_enabled(&col(repeated)), "{repeated}");
+        }
+        assert_eq!(
+            props.statistics_enabled(&col("p_event_time")),
+            EnabledStatistics::Page
+        );
+        for chunk in [
+            "timestamp",
+            "p_row_id",
+            "event_type._tag",
+            "p_any_emails.list.element",
+        ] {
+            assert_eq!(
+                props.statistics_enabled(&col(chunk)),
+                EnabledStatistics::Chunk,
+                "{chunk}"
+            );
         }
     }
 }

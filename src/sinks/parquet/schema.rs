@@ -127,6 +127,31 @@ fn parquet_type(c: &Column) -> TypePtr {
     Arc::new(t)
 }
 
+/// Every leaf column's path (the names the Parquet schema gives it, a
+/// list's `list` and `element` included) and its kind, in schema order.
+pub fn leaf_paths(plan: &Plan) -> Vec<(Vec<String>, Kind)> {
+    fn walk(path: &mut Vec<String>, kind: &Kind, out: &mut Vec<(Vec<String>, Kind)>) {
+        match kind {
+            Kind::Struct(cols) => {
+                for c in cols {
+                    path.push(c.name.clone());
+                    walk(path, &c.kind, out);
+                    path.pop();
+                }
+            }
+            Kind::List(e) => {
+                path.extend(["list".to_string(), "element".to_string()]);
+                walk(path, e, out);
+                path.truncate(path.len() - 2);
+            }
+            leaf => out.push((path.clone(), leaf.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    walk(&mut Vec::new(), &Kind::Struct(columns(plan)), &mut out);
+    out
+}
+
 /// The Parquet schema every file of a run gets.
 pub fn parquet_schema(plan: &Plan) -> TypePtr {
     let fields = columns(plan).iter().map(parquet_type).collect();
@@ -156,6 +181,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("OPTIONAL group p_any_emails (LIST) {\n    REPEATED group list {\n      OPTIONAL BYTE_ARRAY element (STRING);"), "{text}");
+    }
+
+    #[test]
+    fn leaf_paths_are_the_parquet_schema_leaves() {
+        let plan = Plan::dropbox();
+        let descr = ::parquet::schema::types::SchemaDescriptor::new(parquet_schema(&plan));
+        let paths: Vec<Vec<String>> = leaf_paths(&plan).into_iter().map(|(p, _)| p).collect();
+        let leaves: Vec<Vec<String>> = descr
+            .columns()
+            .iter()
+            .map(|c| c.path().parts().to_vec())
+            .collect();
+        assert_eq!(paths, leaves);
+        assert!(paths.contains(&vec![
+            "p_any_emails".into(),
+            "list".into(),
+            "element".into()
+        ]));
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //! to its spill file under `DIR/_teamlog/spill/` (read back when its file is
 //! written; the directory is removed once empty). A row group is buffered
 //! whole (the column writers take one column after another), so it also ends
-//! at [`ROW_GROUP_BYTES`] of lines.
+//! at [`ROW_GROUP_BYTES`] of lines, or [`OVERLAPPED_ROW_GROUP_BYTES`] for
+//! `-o`, which holds two.
 
 use super::rows::{self, Fragment, Rows, Shredder};
 use super::Settings;
@@ -64,6 +65,11 @@ pub const MAX_HELD_BYTES: usize = 32 << 20;
 /// than `--parquet-row-group-rows` rows.
 pub const ROW_GROUP_BYTES: usize = 32 << 20;
 
+/// [`ROW_GROUP_BYTES`] for a file encoded on its own thread, which holds
+/// two row groups (one gathering, one encoding): smaller, so that `-o`
+/// stays under 100 MiB.
+pub const OVERLAPPED_ROW_GROUP_BYTES: usize = 22 << 20;
+
 /// A writer error naming the file once: an I/O failure as every output
 /// says it (`cannot write PATH: No space left on device`), else the
 /// Parquet writer's reason.
@@ -92,6 +98,8 @@ struct FileWriter {
     rows: Rows,
     encoding: Encoding,
     row_group: usize,
+    /// Bytes of lines that end a row group.
+    group_bytes: usize,
     path: PathBuf,
 }
 
@@ -148,6 +156,11 @@ impl FileWriter {
             rows: Rows::new(shape.plan),
             encoding,
             row_group: shape.row_group,
+            group_bytes: if overlap {
+                OVERLAPPED_ROW_GROUP_BYTES
+            } else {
+                ROW_GROUP_BYTES
+            },
             path: path.to_path_buf(),
         })
     }
@@ -166,7 +179,7 @@ impl FileWriter {
 
     fn push(&mut self, line: &[u8]) -> io::Result<()> {
         self.rows.push(line).map_err(io::Error::other)?;
-        if self.rows.len() >= self.row_group || self.rows.bytes() >= ROW_GROUP_BYTES {
+        if self.rows.len() >= self.row_group || self.rows.bytes() >= self.group_bytes {
             self.row_group()?;
         }
         Ok(())
@@ -196,7 +209,7 @@ impl FileWriter {
             }
             (rows, bytes) = (rows + 1, bytes + line.len());
             if self.rows.len() + rows >= self.row_group
-                || self.rows.bytes() + bytes >= ROW_GROUP_BYTES
+                || self.rows.bytes() + bytes >= self.group_bytes
             {
                 self.rows.append(f, &mut at, rows, bytes);
                 (rows, bytes) = (0, 0);
@@ -350,7 +363,7 @@ impl<'p> ParquetOut<'p> {
             shape: Shape {
                 plan,
                 schema: super::schema::parquet_schema(plan),
-                props: Arc::new(settings.properties()),
+                props: Arc::new(settings.properties(plan)),
                 row_group: settings.row_group_rows,
             },
             cap: settings.buffer_rows,
@@ -645,7 +658,7 @@ mod tests {
         let shape = Shape {
             plan: &plan,
             schema: super::super::schema::parquet_schema(&plan),
-            props: Arc::new(settings.properties()),
+            props: Arc::new(settings.properties(&plan)),
             row_group: settings.row_group_rows,
         };
         let shredder = Shredder::new(&plan);
