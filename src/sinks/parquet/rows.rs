@@ -261,16 +261,13 @@ impl StructNode {
             loop {
                 // Keys are column names, which never hold escapes.
                 let key = r.key()?;
-                let i = match self.names.get(hint) {
-                    Some(n) if n[..] == *key => hint,
-                    _ => self
-                        .names
-                        .iter()
-                        .position(|n| n[..] == *key)
-                        .ok_or_else(|| {
-                            format!("unexpected key {:?}", String::from_utf8_lossy(key))
-                        })?,
-                };
+                // Keys come in schema order, members left out between them:
+                // look from the hint on first.
+                let at = |names: &[Vec<u8>]| names.iter().position(|n| n[..] == *key);
+                let i = at(&self.names[hint..])
+                    .map(|j| hint + j)
+                    .or_else(|| at(&self.names[..hint]))
+                    .ok_or_else(|| format!("unexpected key {:?}", String::from_utf8_lossy(key)))?;
                 if std::mem::replace(&mut self.seen[i], true) {
                     let key = String::from_utf8_lossy(key);
                     return Err(format!("duplicate key {key:?}"));
