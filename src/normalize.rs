@@ -77,7 +77,7 @@ pub struct NormalizeArgs {
     /// origin.access_method): email- and IP-shaped strings, and the
     /// display_name of an object holding an account_id, email or
     /// team_member_id. Costs a second pass over those fields' bytes: about
-    /// 25-30% more CPU on generated Dropbox data. Off, the output is unchanged.
+    /// 15-20% more time on generated Dropbox data. Off, the output is unchanged.
     #[arg(long, help_heading = heading::NORMALIZATION)]
     pub deep_indicators: bool,
 }

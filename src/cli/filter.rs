@@ -91,7 +91,8 @@ pub struct FilterArgs {
     /// or --output-dir DIR (a table partitioned by event day:
     /// DIR/p_event_date=YYYY-MM-DD/<input>.parquet); it rejects timestamps
     /// outside 1677-09-21 to 2262-04-11, which Parquet's TIMESTAMP(NANOS)
-    /// cannot hold.
+    /// cannot hold. Parquet costs about 3x the CPU of NDJSON (columns are
+    /// built and compressed): about half the speed of writing NDJSON to a file.
     #[arg(long, value_enum, default_value_t = Format::Ndjson, value_name = "FORMAT", help_heading = heading::OUTPUT)]
     pub format: Format,
 
