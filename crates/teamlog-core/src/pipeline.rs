@@ -29,7 +29,9 @@
 //!   writer is behind, so reject records stream to their sink instead of
 //!   piling up per chunk (dense rejects, long source names, envelopes of a
 //!   million elements);
-//! - recycled buffers go back to be reused only when not oversized.
+//! - recycled buffers go back to be reused only when not oversized;
+//! - per-source totals: the writer keeps the current source's only, and
+//!   hands each ended source's to the [`SourceLog`] target.
 
 use crate::framing::{self, Chunk, Source, SourceReader};
 use crate::lint::TypeCounts;
