@@ -33,6 +33,32 @@ pub enum IndicatorKind {
     Mac,
 }
 
+impl IndicatorKind {
+    /// Every kind, in the order above.
+    pub const ALL: [IndicatorKind; 17] = {
+        use IndicatorKind::*;
+        [
+            Ip,
+            Domain,
+            Hostname,
+            Url,
+            NetAddr,
+            Md5,
+            Sha1,
+            Sha256,
+            TraceId,
+            AwsAccountId,
+            AwsInstanceId,
+            AwsArn,
+            AwsTag,
+            Email,
+            Username,
+            ActorId,
+            Mac,
+        ]
+    };
+}
+
 /// The output column a value lands in. The order of the variants is the order of
 /// the columns in the output: docs/CONTRACT.md §5 names ip, email and
 /// username first, the rest follow in the order of docs/schema.md.
@@ -590,26 +616,7 @@ mod tests {
 
     #[test]
     fn every_kind_lands_only_in_its_table_columns() {
-        use IndicatorKind::*;
-        let kinds = [
-            Ip,
-            Domain,
-            Hostname,
-            Url,
-            NetAddr,
-            Md5,
-            Sha1,
-            Sha256,
-            TraceId,
-            AwsAccountId,
-            AwsInstanceId,
-            AwsArn,
-            AwsTag,
-            Email,
-            Username,
-            ActorId,
-            Mac,
-        ];
+        let kinds = IndicatorKind::ALL;
         let values = [
             "10.0.0.1",
             "2001:db8::1",
