@@ -441,19 +441,14 @@ impl Budget {
 
     /// Takes `n` bytes for a chunk of `source`; false when the run stops.
     fn take(&self, source: usize, n: usize, stop: &AtomicBool) -> bool {
-        let mut st = self.state.lock().expect("budget lock");
-        while source != st.1 && st.0 > 0 && st.0 + n > self.limit {
-            if stop.load(Ordering::Relaxed) {
-                return false;
+        let ready = |st: &mut (usize, usize)| source == st.1 || st.0 == 0 || st.0 + n <= self.limit;
+        match wait_until(&self.state, &self.changed, stop, ready) {
+            Some(mut st) => {
+                st.0 += n;
+                true
             }
-            st = self
-                .changed
-                .wait_timeout(st, std::time::Duration::from_millis(50))
-                .expect("budget lock")
-                .0;
+            None => false,
         }
-        st.0 += n;
-        true
     }
 
     fn give_back(&self, n: usize) {
@@ -488,21 +483,32 @@ impl Handoff {
     /// The queue of `source`, once its reader has started; `None` when the
     /// run stops first.
     fn take(&self, source: usize, stop: &AtomicBool) -> Option<Receiver<Chunk>> {
-        let mut q = self.queues.lock().expect("handoff lock");
-        loop {
-            if let Some(rx) = q.remove(&source) {
-                return Some(rx);
-            }
-            if stop.load(Ordering::Relaxed) {
-                return None;
-            }
-            q = self
-                .added
-                .wait_timeout(q, std::time::Duration::from_millis(50))
-                .expect("handoff lock")
-                .0;
-        }
+        let has =
+            |q: &mut std::collections::HashMap<usize, Receiver<Chunk>>| q.contains_key(&source);
+        wait_until(&self.queues, &self.added, stop, has)?.remove(&source)
     }
+}
+
+/// Waits on `changed` until `ready` holds for the state in `m`, and gives
+/// the locked state; `None` once `stop` is set (checked every 50 ms, so a
+/// stopped run never waits on a notification that will not come).
+fn wait_until<'m, T>(
+    m: &'m Mutex<T>,
+    changed: &Condvar,
+    stop: &AtomicBool,
+    mut ready: impl FnMut(&mut T) -> bool,
+) -> Option<std::sync::MutexGuard<'m, T>> {
+    let mut st = m.lock().expect("pipeline lock");
+    while !ready(&mut st) {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        st = changed
+            .wait_timeout(st, std::time::Duration::from_millis(50))
+            .expect("pipeline lock")
+            .0;
+    }
+    Some(st)
 }
 
 /// What a worker hands the writer for one chunk: parts of its results, then
