@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use teamlog::sinks::parquet::schema::{columns, Kind};
+use teamlog::sinks::parquet::schema::{columns, Kind, Scalar};
 use teamlog_core::schema::Plan;
 
 /// The Python with DuckDB, or `None` (after saying so) when there is none.
@@ -106,12 +106,12 @@ fn expected(kind: &Kind, raw: Option<&RawValue>) -> Value {
         return Value::Null;
     };
     match kind {
-        Kind::Json => Value::String(raw.get().to_string()),
-        Kind::Timestamp => {
+        Kind::Scalar(Scalar::Json) => Value::String(raw.get().to_string()),
+        Kind::Scalar(Scalar::Timestamp) => {
             let s: String = serde_json::from_str(raw.get()).expect("a timestamp string");
             micros(&s).into()
         }
-        Kind::Double => serde_json::from_str::<f64>(raw.get())
+        Kind::Scalar(Scalar::Double) => serde_json::from_str::<f64>(raw.get())
             .expect("a number")
             .into(),
         Kind::Struct(cols) => {
@@ -147,8 +147,8 @@ fn expected(kind: &Kind, raw: Option<&RawValue>) -> Value {
 fn actual(kind: &Kind, v: &Value) -> Value {
     match (kind, v) {
         (_, Value::Null) => Value::Null,
-        (Kind::Timestamp, Value::String(s)) => micros(s).into(),
-        (Kind::Double, v) => v.as_f64().expect("a number").into(),
+        (Kind::Scalar(Scalar::Timestamp), Value::String(s)) => micros(s).into(),
+        (Kind::Scalar(Scalar::Double), v) => v.as_f64().expect("a number").into(),
         (Kind::Struct(cols), Value::Object(m)) => {
             assert_eq!(m.len(), cols.len(), "members of {v}");
             Value::Object(

@@ -4,7 +4,7 @@
 //! `json` fields to JSON (those inside structs and lists stay VARCHAR, for
 //! `::JSON` where needed); Athena keeps them as strings for `json_extract`.
 
-use super::schema::{columns, Column, Kind};
+use super::schema::{columns, Column, Kind, Scalar};
 use teamlog_core::schema::{column_name, Plan};
 
 /// Which engine to write the statement for.
@@ -39,7 +39,7 @@ pub fn duckdb(plan: &Plan, location: &str) -> String {
     };
     let json: Vec<String> = columns(plan)
         .iter()
-        .filter(|c| c.kind == Kind::Json)
+        .filter(|c| c.kind == Kind::Scalar(Scalar::Json))
         .map(|c| {
             let id = duckdb_ident(&c.name);
             format!("{id}::JSON AS {id}")
@@ -59,13 +59,13 @@ pub fn duckdb(plan: &Plan, location: &str) -> String {
 
 fn athena_type(kind: &Kind) -> String {
     match kind {
-        Kind::Bool => "boolean".into(),
-        Kind::I16 => "smallint".into(),
-        Kind::I32 => "int".into(),
-        Kind::I64 => "bigint".into(),
-        Kind::Double => "double".into(),
-        Kind::Utf8 | Kind::Json => "string".into(),
-        Kind::Timestamp => "timestamp".into(),
+        Kind::Scalar(Scalar::Bool) => "boolean".into(),
+        Kind::Scalar(Scalar::I16) => "smallint".into(),
+        Kind::Scalar(Scalar::I32) => "int".into(),
+        Kind::Scalar(Scalar::I64) => "bigint".into(),
+        Kind::Scalar(Scalar::Double) => "double".into(),
+        Kind::Scalar(Scalar::Utf8 | Scalar::Json) => "string".into(),
+        Kind::Scalar(Scalar::Timestamp) => "timestamp".into(),
         Kind::Struct(cols) => {
             let members: Vec<String> = cols
                 .iter()

@@ -20,7 +20,7 @@ pub mod writer;
 use ::parquet::basic::{Compression, ZstdLevel};
 use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use ::parquet::schema::types::ColumnPath;
-use schema::Kind;
+use schema::{Kind, Scalar};
 use teamlog_core::schema::Plan;
 
 pub use teamlog_core::timestamp::{
@@ -90,7 +90,7 @@ impl Settings {
         for (path, kind) in schema::leaf_paths(plan) {
             let top = path[0].as_str();
             let unique = match kind {
-                Kind::Timestamp => top != "p_parse_time",
+                Kind::Scalar(Scalar::Timestamp) => top != "p_parse_time",
                 _ => top == "p_row_id",
             };
             let by_time = top == "p_event_time";

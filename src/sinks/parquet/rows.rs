@@ -7,7 +7,7 @@
 //! `json` fields kept as their exact bytes. Absent and `null` values and
 //! empty arrays are nulls; `{}` is a struct whose members are null.
 
-use super::schema::{self, Column, Kind};
+use super::schema::{self, Column, Kind, Scalar};
 use ::parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
 use ::parquet::errors::Result as ParquetResult;
 use ::parquet::file::writer::SerializedFileWriter;
@@ -144,24 +144,11 @@ impl Leaf {
     }
 }
 
-/// How a leaf's JSON value is read.
-#[derive(Clone, Copy)]
-enum LeafKind {
-    Bool,
-    I16,
-    I32,
-    I64,
-    Double,
-    Utf8,
-    Json,
-    Timestamp,
-}
-
 /// The column tree, with each node's leaves (numbered depth first, the
 /// order of the Parquet schema's leaf columns).
 #[derive(Clone)]
 enum Node {
-    Leaf(usize, LeafKind),
+    Leaf(usize, Scalar),
     Struct(StructNode),
     List {
         child: Box<Node>,
@@ -183,7 +170,7 @@ struct StructNode {
 impl Node {
     /// The node of a value whose parent's definition level is `def`.
     fn build(kind: &Kind, rep_depth: i16, def: i16, leaves: &mut Vec<Leaf>) -> Node {
-        let leaf = |values: Values, kind: LeafKind, leaves: &mut Vec<Leaf>| {
+        let leaf = |values: Values, kind: Scalar, leaves: &mut Vec<Leaf>| {
             leaves.push(Leaf {
                 values,
                 def: Vec::new(),
@@ -197,14 +184,16 @@ impl Node {
             ends: Vec::new(),
         };
         match kind {
-            Kind::Bool => leaf(Values::Bool(Vec::new()), LeafKind::Bool, leaves),
-            Kind::I16 => leaf(Values::I32(Vec::new()), LeafKind::I16, leaves),
-            Kind::I32 => leaf(Values::I32(Vec::new()), LeafKind::I32, leaves),
-            Kind::I64 => leaf(Values::I64(Vec::new()), LeafKind::I64, leaves),
-            Kind::Double => leaf(Values::Double(Vec::new()), LeafKind::Double, leaves),
-            Kind::Utf8 => leaf(bytes(), LeafKind::Utf8, leaves),
-            Kind::Json => leaf(bytes(), LeafKind::Json, leaves),
-            Kind::Timestamp => leaf(Values::I64(Vec::new()), LeafKind::Timestamp, leaves),
+            &Kind::Scalar(kind) => {
+                let values = match kind {
+                    Scalar::Bool => Values::Bool(Vec::new()),
+                    Scalar::I16 | Scalar::I32 => Values::I32(Vec::new()),
+                    Scalar::I64 | Scalar::Timestamp => Values::I64(Vec::new()),
+                    Scalar::Double => Values::Double(Vec::new()),
+                    Scalar::Utf8 | Scalar::Json => bytes(),
+                };
+                leaf(values, kind, leaves)
+            }
             Kind::Struct(cols) => Node::Struct(StructNode::build(cols, rep_depth, def + 1, leaves)),
             Kind::List(e) => {
                 let start = leaves.len();
@@ -500,13 +489,13 @@ fn value(
     let leaf = &mut leaves[i];
     let values = &mut leaf.values;
     match (kind, r.peek()) {
-        (LeafKind::Json, _) => {
+        (Scalar::Json, _) => {
             let start = r.at;
             r.skip_value()?;
             push_bytes(values, &r.b[start..r.at]);
         }
-        (LeafKind::Utf8, Some(b'"')) => push_bytes(values, &r.string()?),
-        (LeafKind::Timestamp, Some(b'"')) => {
+        (Scalar::Utf8, Some(b'"')) => push_bytes(values, &r.string()?),
+        (Scalar::Timestamp, Some(b'"')) => {
             let text = r.string()?;
             let nanos = super::output_nanos(&text).ok_or_else(|| {
                 let text = String::from_utf8_lossy(&text);
@@ -517,7 +506,7 @@ fn value(
                 _ => unreachable!("a timestamp leaf holds i64"),
             }
         }
-        (LeafKind::Bool, Some(c @ (b't' | b'f'))) => {
+        (Scalar::Bool, Some(c @ (b't' | b'f'))) => {
             r.literal(if c == b't' { b"true" } else { b"false" })?;
             match values {
                 Values::Bool(b) => b.push(c == b't'),
@@ -527,11 +516,11 @@ fn value(
         (_, Some(b'-' | b'0'..=b'9')) => {
             let text = r.number();
             match (kind, values) {
-                (LeafKind::I16, Values::I32(b)) => b.push(integer::<i16>(text)?.into()),
-                (LeafKind::I32, Values::I32(b)) => b.push(integer(text)?),
-                (LeafKind::I64, Values::I64(b)) => b.push(integer(text)?),
+                (Scalar::I16, Values::I32(b)) => b.push(integer::<i16>(text)?.into()),
+                (Scalar::I32, Values::I32(b)) => b.push(integer(text)?),
+                (Scalar::I64, Values::I64(b)) => b.push(integer(text)?),
                 // The parse serde_json gives any number (so the same f64).
-                (LeafKind::Double, Values::Double(b)) => {
+                (Scalar::Double, Values::Double(b)) => {
                     b.push(serde_json::from_slice(text).map_err(|e| e.to_string())?)
                 }
                 _ => return Err(format!("unexpected number at byte {}", r.at)),

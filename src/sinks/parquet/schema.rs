@@ -8,9 +8,9 @@ use ::parquet::schema::types::{Type, TypePtr};
 use std::sync::Arc;
 use teamlog_core::schema::{FieldType, IntWidth, ObjectPlan, Plan, ValuePlan};
 
-/// A column's type in the table.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Kind {
+/// A leaf column's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scalar {
     Bool,
     I16,
     I32,
@@ -21,6 +21,12 @@ pub enum Kind {
     Json,
     /// TIMESTAMP(NANOS, UTC).
     Timestamp,
+}
+
+/// A column's type in the table.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kind {
+    Scalar(Scalar),
     Struct(Vec<Column>),
     List(Box<Kind>),
 }
@@ -41,14 +47,14 @@ fn column(name: &str, kind: Kind) -> Column {
 
 fn value_kind(v: &ValuePlan) -> Kind {
     match &v.ty {
-        FieldType::String => Kind::Utf8,
-        FieldType::Boolean => Kind::Bool,
-        FieldType::Int(IntWidth::I16) => Kind::I16,
-        FieldType::Int(IntWidth::I32) => Kind::I32,
-        FieldType::Int(IntWidth::I64) => Kind::I64,
-        FieldType::Float => Kind::Double,
-        FieldType::Timestamp(_) => Kind::Timestamp,
-        FieldType::Json => Kind::Json,
+        FieldType::String => Kind::Scalar(Scalar::Utf8),
+        FieldType::Boolean => Kind::Scalar(Scalar::Bool),
+        FieldType::Int(IntWidth::I16) => Kind::Scalar(Scalar::I16),
+        FieldType::Int(IntWidth::I32) => Kind::Scalar(Scalar::I32),
+        FieldType::Int(IntWidth::I64) => Kind::Scalar(Scalar::I64),
+        FieldType::Float => Kind::Scalar(Scalar::Double),
+        FieldType::Timestamp(_) => Kind::Scalar(Scalar::Timestamp),
+        FieldType::Json => Kind::Scalar(Scalar::Json),
         FieldType::Object(o) => Kind::Struct(object_columns(o)),
         FieldType::Array(e) => Kind::List(Box::new(value_kind(e))),
     }
@@ -68,16 +74,19 @@ fn object_columns(o: &ObjectPlan) -> Vec<Column> {
 pub fn columns(plan: &Plan) -> Vec<Column> {
     let mut cols = object_columns(&plan.root);
     cols.extend([
-        column("p_log_type", Kind::Utf8),
-        column("p_row_id", Kind::Utf8),
-        column("p_event_time", Kind::Timestamp),
-        column("p_parse_time", Kind::Timestamp),
-        column("p_schema_version", Kind::I64),
-        column("p_source_id", Kind::Utf8),
-        column("p_source_label", Kind::Utf8),
+        column("p_log_type", Kind::Scalar(Scalar::Utf8)),
+        column("p_row_id", Kind::Scalar(Scalar::Utf8)),
+        column("p_event_time", Kind::Scalar(Scalar::Timestamp)),
+        column("p_parse_time", Kind::Scalar(Scalar::Timestamp)),
+        column("p_schema_version", Kind::Scalar(Scalar::I64)),
+        column("p_source_id", Kind::Scalar(Scalar::Utf8)),
+        column("p_source_label", Kind::Scalar(Scalar::Utf8)),
     ]);
     for b in &plan.buckets {
-        cols.push(column(b.column(), Kind::List(Box::new(Kind::Utf8))));
+        cols.push(column(
+            b.column(),
+            Kind::List(Box::new(Kind::Scalar(Scalar::Utf8))),
+        ));
     }
     cols
 }
@@ -94,13 +103,21 @@ fn parquet_type(c: &Column) -> TypePtr {
             .expect("a valid leaf")
     };
     let t = match &c.kind {
-        Kind::Bool => leaf(PhysicalType::BOOLEAN, None),
-        Kind::I16 => leaf(PhysicalType::INT32, Some(LogicalType::integer(16, true))),
-        Kind::I32 => leaf(PhysicalType::INT32, Some(LogicalType::integer(32, true))),
-        Kind::I64 => leaf(PhysicalType::INT64, Some(LogicalType::integer(64, true))),
-        Kind::Double => leaf(PhysicalType::DOUBLE, None),
-        Kind::Utf8 | Kind::Json => leaf(PhysicalType::BYTE_ARRAY, Some(LogicalType::String)),
-        Kind::Timestamp => leaf(
+        Kind::Scalar(Scalar::Bool) => leaf(PhysicalType::BOOLEAN, None),
+        Kind::Scalar(Scalar::I16) => {
+            leaf(PhysicalType::INT32, Some(LogicalType::integer(16, true)))
+        }
+        Kind::Scalar(Scalar::I32) => {
+            leaf(PhysicalType::INT32, Some(LogicalType::integer(32, true)))
+        }
+        Kind::Scalar(Scalar::I64) => {
+            leaf(PhysicalType::INT64, Some(LogicalType::integer(64, true)))
+        }
+        Kind::Scalar(Scalar::Double) => leaf(PhysicalType::DOUBLE, None),
+        Kind::Scalar(Scalar::Utf8 | Scalar::Json) => {
+            leaf(PhysicalType::BYTE_ARRAY, Some(LogicalType::String))
+        }
+        Kind::Scalar(Scalar::Timestamp) => leaf(
             PhysicalType::INT64,
             Some(LogicalType::timestamp(true, TimeUnit::NANOS)),
         ),
@@ -207,8 +224,8 @@ mod tests {
         let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names[0], "timestamp");
         assert_eq!(names[3], "details");
-        assert_eq!(cols[0].kind, Kind::Timestamp);
-        assert_eq!(cols[3].kind, Kind::Json);
+        assert_eq!(cols[0].kind, Kind::Scalar(Scalar::Timestamp));
+        assert_eq!(cols[3].kind, Kind::Scalar(Scalar::Json));
         assert!(matches!(&cols[1].kind, Kind::Struct(c) if c[0].name == "_tag"));
         assert_eq!(
             &names[10..],
