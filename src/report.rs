@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::time::Duration;
 use teamlog_core::framing::Source;
-use teamlog_core::pipeline::{SourceLog, SourceTotals, Tally, WarningTally};
+use teamlog_core::pipeline::{bump, SourceLog, SourceTotals, Tally, WarningTally};
 use teamlog_core::terminal::sanitize as terminal_safe;
 use teamlog_core::transform::Counts;
 
@@ -237,12 +237,7 @@ impl Stats {
             (&mut self.events_by_type, types),
         ] {
             for (k, n) in part {
-                match sum.get_mut(k) {
-                    Some(c) => *c += n,
-                    None => {
-                        sum.insert(k.clone(), *n);
-                    }
-                }
+                bump(sum, k, *n);
             }
         }
     }
@@ -258,8 +253,11 @@ impl Stats {
         self.written += v["written"].as_u64().unwrap_or(c.events);
         if let Some(m) = v["rejected_by_reason"].as_object() {
             for (reason, n) in m {
-                *self.rejected_by_reason.entry(reason.clone()).or_default() +=
-                    n.as_u64().unwrap_or(0);
+                bump(
+                    &mut self.rejected_by_reason,
+                    reason,
+                    n.as_u64().unwrap_or(0),
+                );
             }
         }
     }

@@ -197,13 +197,13 @@ impl Tally {
     fn add(&mut self, index: usize, name: &str, res: &ChunkOutput) {
         self.totals.add(&res.counts);
         for (class, n) in &res.by_reason {
-            *self.by_reason.entry(class.clone()).or_default() += n;
+            bump(&mut self.by_reason, class, *n);
         }
         add_warnings(&mut self.warnings, res);
         let ps = self.source(index, name, res);
         ps.counts.add(&res.counts);
         for (class, n) in &res.by_reason {
-            *ps.rejected_by_reason.entry(class.clone()).or_default() += n;
+            bump(&mut ps.rejected_by_reason, class, *n);
         }
         self.current_types.merge(&res.by_type);
     }
@@ -233,7 +233,7 @@ fn add_warnings(w: &mut WarningTally, res: &ChunkOutput) {
 }
 
 /// Adds `n` to `key`'s count, copying the key only the first time.
-fn bump(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
+pub fn bump(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
     match map.get_mut(key) {
         Some(c) => *c += n,
         None => {
