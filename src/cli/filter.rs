@@ -415,9 +415,10 @@ fn check_outputs(args: &FilterArgs, all: &[Source], dir: Option<&DirPlan>) -> an
     // event day); the directory itself is still checked.
     let tree = dir.map(|d| paths::OutputTree {
         dir: &d.dir,
-        targets: match d.parquet {
-            false => Box::new(all.iter().map(|s| d.target(s))),
-            true => Box::new(std::iter::empty()),
+        targets: if d.parquet {
+            Box::new(std::iter::empty())
+        } else {
+            Box::new(all.iter().map(|s| d.target(s)))
         },
     });
     paths::check(
