@@ -190,7 +190,7 @@ impl Stats {
             warnings: None,
             inputs: InputsSeen::default(),
         };
-        let (mut entries, mut skipped) = (Spill::new()?, Spill::new()?);
+        let (mut entries, mut skipped) = (Spill::default(), Spill::default());
         let (mut ran, mut earlier) = (batch.ran, batch.earlier);
         let lost = || io::Error::other("the per-source entries of the run are incomplete");
         for (i, s) in batch.sources.iter().enumerate() {

@@ -1,17 +1,27 @@
-//! Records kept on disk instead of in memory: one JSON text a line,
-//! appended to an anonymous temporary file (in `$TMPDIR`; the system removes
-//! it when the process ends, however it ends) and read back once, in the
-//! order written. What a batch keeps per input until it reports (each
-//! source's `--stats` entry, an earlier run's record of a skipped input)
-//! goes here, so memory does not grow with the number of inputs.
+//! Records kept off the heap once there are many: one JSON text a line,
+//! held in memory up to [`IN_MEMORY`] bytes and past that appended to an
+//! anonymous temporary file (in `$TMPDIR`; the system removes it when the
+//! process ends, however it ends), then read back once, in the order
+//! written. What a batch keeps per input until it reports (each source's
+//! `--stats` entry, an earlier run's record of a skipped input) goes here,
+//! so memory does not grow with the number of inputs, and a run of a few
+//! inputs never needs a temporary file.
 
 use serde::Serialize;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
+use std::io::{self, BufRead, BufReader, Seek, Write};
+
+/// Bytes of records a spill holds in memory before it moves them to a
+/// temporary file.
+pub const IN_MEMORY: usize = 1 << 20;
 
 /// Records being written.
+#[derive(Default)]
 pub struct Spill {
-    w: BufWriter<File>,
+    /// The records while they fit in [`IN_MEMORY`]; afterwards the buffer
+    /// of `file`.
+    mem: Vec<u8>,
+    file: Option<File>,
     len: usize,
 }
 
@@ -26,19 +36,25 @@ fn tmp_error(e: io::Error) -> io::Error {
 }
 
 impl Spill {
-    pub fn new() -> io::Result<Spill> {
-        let f = tempfile::tempfile().map_err(tmp_error)?;
-        Ok(Spill {
-            w: BufWriter::with_capacity(1 << 16, f),
-            len: 0,
-        })
-    }
-
     /// Appends `v` as one line of compact JSON.
     pub fn push<T: Serialize + ?Sized>(&mut self, v: &T) -> io::Result<()> {
-        serde_json::to_writer(&mut self.w, v).map_err(io::Error::from)?;
-        self.w.write_all(b"\n").map_err(tmp_error)?;
+        serde_json::to_writer(&mut self.mem, v).map_err(io::Error::from)?;
+        self.mem.push(b'\n');
         self.len += 1;
+        if self.mem.len() >= IN_MEMORY {
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    /// Moves what is held in memory to the temporary file (made the first time).
+    fn drain(&mut self) -> io::Result<()> {
+        let f = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(tempfile::tempfile().map_err(tmp_error)?),
+        };
+        f.write_all(&self.mem).map_err(tmp_error)?;
+        self.mem.clear();
         Ok(())
     }
 
@@ -51,12 +67,23 @@ impl Spill {
         self.len == 0
     }
 
+    /// Whether the records went to a temporary file.
+    pub fn on_disk(&self) -> bool {
+        self.file.is_some()
+    }
+
     /// Its records, from the first.
-    pub fn read(self) -> io::Result<Records> {
-        let mut f = self.w.into_inner().map_err(|e| tmp_error(e.into_error()))?;
-        f.rewind().map_err(tmp_error)?;
+    pub fn read(mut self) -> io::Result<Records> {
+        let r: Box<dyn BufRead> = if self.file.is_some() {
+            self.drain()?;
+            let mut f = self.file.take().expect("on disk");
+            f.rewind().map_err(tmp_error)?;
+            Box::new(BufReader::with_capacity(1 << 16, f))
+        } else {
+            Box::new(io::Cursor::new(self.mem))
+        };
         Ok(Records {
-            r: BufReader::with_capacity(1 << 16, f),
+            r,
             line: String::new(),
             left: self.len,
         })
@@ -65,7 +92,7 @@ impl Spill {
 
 /// Records being read back.
 pub struct Records {
-    r: BufReader<File>,
+    r: Box<dyn BufRead>,
     line: String,
     left: usize,
 }
@@ -115,13 +142,21 @@ mod tests {
 
     #[test]
     fn records_come_back_in_order_and_end() {
-        let mut s = Spill::new().unwrap();
-        for i in 0..3000u64 {
-            s.push(&serde_json::json!({"i": i, "s": "a\nb"})).unwrap();
+        // A few stay in memory; many go to a temporary file.
+        for (n, on_disk) in [(30u64, false), (100_000, true)] {
+            let mut s = Spill::default();
+            for i in 0..n {
+                s.push(&serde_json::json!({"i": i, "s": "a\nb"})).unwrap();
+            }
+            assert_eq!(s.len(), n as usize);
+            assert_eq!(s.on_disk(), on_disk, "{n} records");
+            check(s, n);
         }
-        assert_eq!(s.len(), 3000);
+    }
+
+    fn check(s: Spill, n: u64) {
         let mut r = s.read().unwrap();
-        for i in 0..3000u64 {
+        for i in 0..n {
             let v: serde_json::Value = r.next_record().unwrap().unwrap();
             assert_eq!(v["i"], i);
             assert_eq!(v["s"], "a\nb");

@@ -540,7 +540,7 @@ fn run_pipeline(
     // Under --output-dir the rejects go to each source's sidecar, and
     // --rejects is filled from the sidecars at the end.
     let streamed = args.output_dir.is_none();
-    let mut entries = Spill::new()?;
+    let mut entries = Spill::default();
     let mut to = Targets {
         out: &mut *outputs.events,
         sources: Some(&mut entries),

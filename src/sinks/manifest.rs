@@ -389,7 +389,7 @@ pub fn plan(
     force: bool,
 ) -> io::Result<(Vec<bool>, Spill)> {
     let mut done = Vec::with_capacity(sources.len());
-    let mut earlier = Spill::new()?;
+    let mut earlier = Spill::default();
     for s in sources {
         let rec = (!force && s.path.is_some())
             .then(|| manifest.done(&key(&s.rel)))

@@ -543,3 +543,48 @@ fn the_summary_names_the_first_20_inputs_with_rejects_and_counts_the_rest() {
         .collect();
     assert_eq!(with.len(), 25, "--stats keeps every input");
 }
+
+#[test]
+fn per_input_entries_need_a_temporary_file_only_for_a_large_batch() {
+    // A few inputs' entries stay in memory: no TMPDIR is needed. Thousands
+    // go to a temporary file, and a TMPDIR that cannot hold one is a fatal
+    // error that says where and what to do, before the summary.
+    let dir = tempdir();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let line = format!("{}\n", event_with(""));
+    for i in 0..3 {
+        std::fs::write(input.join(format!("{i}.ndjson")), &line).unwrap();
+    }
+    let stats = dir.path().join("stats.json");
+    let missing = dir.path().join("no-such-tmp");
+    let with_tmpdir = |input: &Path| {
+        bin()
+            .env("TMPDIR", &missing)
+            .args([
+                "-r",
+                input.to_str().unwrap(),
+                "--stats",
+                stats.to_str().unwrap(),
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = with_tmpdir(&input);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(events(&o).len(), 3);
+
+    let many = dir.path().join("many");
+    std::fs::create_dir(&many).unwrap();
+    for i in 0..6000 {
+        std::fs::write(many.join(format!("{i:04}.ndjson")), &line).unwrap();
+    }
+    let o = with_tmpdir(&many);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("cannot use a temporary file (set TMPDIR") && err.contains("no-such-tmp"),
+        "{err}"
+    );
+}
