@@ -3,19 +3,21 @@
 //! or any schema's `json` fields), which Panther never looks into.
 //!
 //! This module owns the rules (the [`RULES`] table and the username rule) and
-//! the scanner that applies them. The scanner walks the field's raw slice,
-//! which serde_json has already validated while it skipped it (no DOM, no
-//! second parse), from string literal to string literal. Cheap checks keep
-//! it from doing more than a field needs: a string is looked at again only
-//! when some rule may match it, and the nesting levels (object keys, for the
-//! username rule) are tracked only as deep as the field's `.tag` needs,
-//! unless the field turns out to hold both a username key and an identity
-//! key, when it is walked again tracking them. Values go
-//! to the event's indicator [`Collector`], so they are trimmed, sorted and
-//! deduplicated together with the declared ones.
+//! the scanner that applies them to the field's raw slice, which serde_json
+//! has already validated while it skipped it (no DOM, no second parse).
 //!
-//! The same walk also yields the field's own top-level `.tag` (what `--lint`
-//! compares `details` against), see [`scan`] and [`top_tag`].
+//! Most fields are read at their anchors only (`anchored`): the bytes
+//! where a rule can match (an `@`, a `.` or `:` of an address, an escape of
+//! white space), found 16 bytes at a time, and the string literal around
+//! each. A field that may hold a username (a `"display_name"` key and an
+//! identity key), or that spells an ASCII character with a `\u` escape, is
+//! read by the full walk (`walk`) from string literal to string literal,
+//! tracking object keys. Values go to the event's indicator [`Collector`],
+//! so they are trimmed, sorted and deduplicated together with the declared
+//! ones.
+//!
+//! The walk also yields the field's own top-level `.tag` (what `--lint`
+//! compares `details` against), see [`top_tag`].
 
 use crate::indicators::{trim, Collector, IndicatorKind};
 
@@ -235,8 +237,8 @@ fn add_value(c: &mut Collector, kinds: &[IndicatorKind], v: &str, escaped: bool)
     }
 }
 
-/// Whether `b` may be an IP address, perhaps with white space (or other
-/// non-ASCII) around it.
+/// Whether `b` may be an IP address, perhaps with white space around it
+/// (see [`IP_CHARS`]).
 #[inline]
 fn ip_chars(b: &[u8]) -> bool {
     let mut seen = 0;
@@ -250,16 +252,24 @@ fn ip_chars(b: &[u8]) -> bool {
 }
 
 /// [`ip_chars`]' classes of a byte: 0 for a byte it rules out, else
-/// [`IP_CHAR`], with [`IP_SEPARATOR`] for `.` and `:`.
+/// [`IP_CHAR`], with [`IP_TEXT`] for the characters of an address itself
+/// (not white space) and [`IP_SEPARATOR`] for `.` and `:`.
+///
+/// Of the bytes above ASCII, it keeps those that UTF-8 writes white space
+/// with (U+0085, U+00A0, U+1680, U+2000 to U+3000 start with `C2`, `E1`,
+/// `E2` or `E3`, and go on with bytes from `80` to `BF`): most other text,
+/// Cyrillic or Hebrew, starts its characters with bytes it rules out.
 const IP_CHARS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
-        if b.is_ascii_hexdigit() || b == b' ' || b >= 0x80 {
+        if b.is_ascii_hexdigit() {
+            t[c] = IP_CHAR | IP_TEXT;
+        } else if b == b' ' || matches!(b, 0x80..=0xBF | 0xC2 | 0xE1..=0xE3) {
             t[c] = IP_CHAR;
         } else if b == b'.' || b == b':' {
-            t[c] = IP_CHAR | IP_SEPARATOR;
+            t[c] = IP_CHAR | IP_TEXT | IP_SEPARATOR;
         }
         c += 1;
     }
@@ -267,6 +277,13 @@ const IP_CHARS: [u8; 256] = {
 };
 const IP_CHAR: u8 = 1;
 const IP_SEPARATOR: u8 = 2;
+const IP_TEXT: u8 = 4;
+
+/// The code of a `\\u` escape's hex digits.
+fn hex_code(h: &[u8]) -> Option<u32> {
+    h.iter()
+        .try_fold(0, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
+}
 
 /// [`ip_chars`] or `@` for a string with escapes, read without decoding it:
 /// whether its text may hold `@`, or be made of the characters of an IP
@@ -299,10 +316,7 @@ fn escaped_may_match(inner: &[u8]) -> bool {
                 let ip_char =
                     |c: char| c.is_ascii_hexdigit() || matches!(c, '.' | ':') || c.is_whitespace();
                 ip = hex
-                    .and_then(|h| {
-                        h.iter()
-                            .try_fold(0, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
-                    })
+                    .and_then(hex_code)
                     .and_then(char::from_u32)
                     .is_some_and(ip_char);
             }
@@ -381,81 +395,217 @@ fn value(c: &mut Collector, lit: &str, escaped: bool, field_has_at: bool, decode
     }
 }
 
-/// The keys of the username rule that a walk has met in levels it does not
-/// track. Once it has met both kinds, some object there may hold a username,
-/// and the walk gives up: it has to be made again tracking every level.
-#[derive(Default)]
-struct Untracked {
-    display_name: bool,
-    identity: bool,
-}
-
-impl Untracked {
-    /// Notes the key `lit`. Most keys are ruled out by their length alone.
-    #[inline(always)]
-    fn key(&mut self, lit: &str, escaped: bool, decoded: &mut String) -> Result<(), UsernameKeys> {
-        let n = lit.len() - 2;
-        let may_be = |k: &str| k.len() == n;
-        if !escaped && !may_be(USERNAME_KEY) && !IDENTITY_KEYS.iter().copied().any(may_be) {
-            return Ok(());
-        }
-        self.read_key(lit, escaped, decoded)
-    }
-
-    #[inline(never)]
-    fn read_key(
-        &mut self,
-        lit: &str,
-        escaped: bool,
-        decoded: &mut String,
-    ) -> Result<(), UsernameKeys> {
-        match content(lit, escaped, decoded).map(key_role) {
-            Some(KeyRole::DisplayName) => self.display_name = true,
-            Some(KeyRole::Identity) => self.identity = true,
-            _ => return Ok(()),
-        }
-        if self.display_name && self.identity {
-            return Err(UsernameKeys);
-        }
-        Ok(())
-    }
-}
-
-/// The first `"` at or after `j`, which is outside any string: most often
-/// the very next byte or the one after (`:"`, `,"`).
-#[inline]
-fn next_quote(b: &[u8], j: usize) -> usize {
-    match b.get(j..j + 2) {
-        Some([b'"', _]) => j,
-        Some([_, b'"']) => j + 1,
-        // No `\\` is outside a string.
-        _ => quote_or_backslash(b, j),
-    }
-}
-
-/// [`walk`] tracking no level: only values are looked at. Between string
-/// literals there is only structure, numbers and literals, none of which
-/// holds a `"` or `\\`, so the walk goes from quote to quote.
-fn values_only(
-    raw: &str,
+/// Scans one `json` field's raw text (already validated JSON), adding what
+/// the rules find to `c` when `indicators` is set. Returns the field's own
+/// top-level `.tag` string literal (with quotes), when it is an object with
+/// one and `want_tag` is set.
+///
+/// Most fields are read by `anchored`, which looks only at the few places
+/// where a rule can match; the rest by the full `walk`.
+pub fn scan<'a>(
+    raw: &'a str,
     c: &mut Collector,
     ds: &mut DeepScratch,
-    field_has_at: bool,
-) -> Result<(), UsernameKeys> {
-    let b = raw.as_bytes();
-    let mut untracked = Untracked::default();
-    let mut i = next_quote(b, 0);
-    while i < b.len() {
-        let l = literal(b, i);
-        let lit = &raw[i..l.end];
-        if l.key {
-            untracked.key(lit, l.escaped, &mut ds.decoded)?;
-        } else {
-            value(c, lit, l.escaped, field_has_at, &mut ds.decoded);
+    indicators: bool,
+    want_tag: bool,
+) -> Option<&'a str> {
+    if indicators {
+        let mark = c.mark();
+        if let Err(Walk) = anchored(raw, c, ds) {
+            c.truncate(mark);
+            walk(raw, c, ds, true, TRACKED_DEPTH);
         }
-        i = next_quote(b, l.next);
+    }
+    if want_tag {
+        top_tag(raw, ds)
+    } else {
+        None
+    }
+}
+
+/// [`anchored`] cannot read this field: it goes to the full [`walk`].
+struct Walk;
+
+/// `"display_name"` and the identity keys as they appear, quoted, in JSON
+/// text without escapes.
+static USERNAME_KEYS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
+    std::sync::LazyLock::new(|| {
+        [
+            "\"display_name\"",
+            "\"account_id\"",
+            "\"email\"",
+            "\"team_member_id\"",
+        ]
+        .map(memchr::memmem::Finder::new)
+    });
+
+/// The rules read at their anchors, the only places where one can match:
+///
+/// - an email holds an `@`, which JSON writes only inside strings;
+/// - an IP address is a string made of hex digits, `.`, `:` and white space,
+///   around a `.` or a `:`;
+/// - an escape that stands for white space (`\n`, `\u3000`, ...) may trim
+///   down to an address.
+///
+/// At each anchor it finds the string literal around it and applies the
+/// rules to it as the walk would (a key is skipped), then goes on past it,
+/// so no byte is read more than a few times. Two kinds of field are left
+/// to the walk: one that holds both a `"display_name"` key and an identity
+/// key (the username rule needs the object structure), and one with a `\u`
+/// escape of an ASCII character (a key or an `@` may be spelled with it),
+/// which JSON writers never need and Dropbox does not write.
+fn anchored(raw: &str, c: &mut Collector, ds: &mut DeepScratch) -> Result<(), Walk> {
+    let b = raw.as_bytes();
+    let [name, ids @ ..] = &*USERNAME_KEYS;
+    if name.find(b).is_some() && ids.iter().any(|f| f.find(b).is_some()) {
+        return Err(Walk);
+    }
+    // One pass from anchor to anchor. It keeps to escape boundaries: it
+    // starts outside any string and goes on past each escape, literal or
+    // run it reads, so a `\\` it meets begins an escape.
+    let mut failed = usize::MAX;
+    let mut base = 0;
+    while base < b.len() {
+        let mut bits = anchor_bits(b, base);
+        while bits != 0 {
+            let at = base + bits.trailing_zeros() as usize;
+            let next = match b[at] {
+                b'\\' => escape(raw, at, c, ds)?,
+                b'@' => around(raw, at, c, ds),
+                _ => ip_run(raw, at, &mut failed, c, ds),
+            };
+            if next >= base + 16 {
+                // Read on from where that left off.
+                base = next - 16;
+                break;
+            }
+            bits &= u32::MAX << (next - base);
+        }
+        base += 16;
     }
     Ok(())
+}
+
+/// One bit for each anchor byte among the 16 bytes of `b` from `k` on: an
+/// `@`, `.` or `\\`, or a `:` that does not follow a quote. (A `:` after a
+/// quote is the one between a key and its value, or the first of an
+/// address's `::`, whose second `:` is an anchor.)
+#[inline]
+fn anchor_bits(b: &[u8], k: usize) -> u32 {
+    use wide::u8x16;
+    let mut chunk = [0u8; 16];
+    match b.get(k..k + 16) {
+        Some(c) => chunk.copy_from_slice(c),
+        None => chunk[..b.len() - k].copy_from_slice(&b[k..]),
+    }
+    let v = u8x16::new(chunk);
+    let is = |c: u8| v.cmp_eq(u8x16::splat(c));
+    let others = (is(b'@') | is(b'.')) | is(b'\\');
+    let [others, colons, quotes] = [others, is(b':'), is(b'"')].map(|m| m.move_mask() as u32);
+    let after_quote = (quotes << 1) | u32::from(k > 0 && b[k - 1] == b'"');
+    others | (colons & !after_quote)
+}
+
+/// Reads the escape at `b[at]`: one that stands for white space is an
+/// anchor (the literal around it is read); one that stands for an ASCII
+/// character hands the field to the walk. Returns where the scan goes on.
+#[inline]
+fn escape(raw: &str, at: usize, c: &mut Collector, ds: &mut DeepScratch) -> Result<usize, Walk> {
+    let b = raw.as_bytes();
+    let (space, len) = match b.get(at + 1) {
+        Some(b'u') => {
+            let code = b.get(at + 2..at + 6).and_then(hex_code).ok_or(Walk)?;
+            if code < 0x80 {
+                return Err(Walk);
+            }
+            (char::from_u32(code).is_some_and(char::is_whitespace), 6)
+        }
+        Some(b'n' | b'r' | b't' | b'f') => (true, 2),
+        _ => (false, 2),
+    };
+    Ok(if space {
+        around(raw, at, c, ds)
+    } else {
+        at + len
+    })
+}
+
+/// The number of `\\` just before `b[i]`: odd when it escapes `b[i]`.
+fn backslashes_before(b: &[u8], i: usize) -> usize {
+    b[..i].iter().rev().take_while(|&&c| c == b'\\').count()
+}
+
+/// Applies the rules to the string literal around `b[at]`, a byte that is
+/// inside a string (an `@` or an escape), and returns where the literal ends.
+fn around(raw: &str, at: usize, c: &mut Collector, ds: &mut DeepScratch) -> usize {
+    let b = raw.as_bytes();
+    // The opening quote is the nearest quote before `at` that is not escaped.
+    let mut end = at;
+    let start = loop {
+        match memchr::memrchr(b'"', &b[..end]) {
+            Some(q) if backslashes_before(b, q) % 2 == 1 => end = q,
+            Some(q) => break q,
+            // Validated input has one.
+            None => return at + 1,
+        }
+    };
+    let l = literal(b, start);
+    if !l.key {
+        value(c, &raw[start..l.end], l.escaped, true, &mut ds.decoded);
+    }
+    l.end
+}
+
+/// Applies the rules to the string around `b[at]` (a `.` or a `:`) when the
+/// run of [`ip_chars`] characters around it is a whole string literal's
+/// text, and returns where the scan goes on.
+///
+/// A run with a quote on each side is a string's whole text, or it lies
+/// between two strings, where JSON has only a `:` and white space of those
+/// characters (then it is not looked at). A string with escapes is not a
+/// whole run: its escapes of white space are anchors of their own, and any
+/// other escape makes it no address.
+///
+/// The run's start is found first, and most runs end there (`dbid:AA`). So
+/// that a long run is not read again from each of its separators, `failed`
+/// is the last separator whose run did not start at a quote: a run that
+/// reaches back to it does not either.
+fn ip_run(
+    raw: &str,
+    at: usize,
+    failed: &mut usize,
+    c: &mut Collector,
+    ds: &mut DeepScratch,
+) -> usize {
+    let b = raw.as_bytes();
+    // In an address (of two characters or more) a separator has a
+    // neighbour that is a hex digit or a separator: most `:` between a key
+    // and its value, and `.` in names, are ruled out here.
+    let text = |i: Option<&u8>| i.is_some_and(|&c| IP_CHARS[usize::from(c)] & IP_TEXT != 0);
+    if !text(at.checked_sub(1).and_then(|i| b.get(i))) && !text(b.get(at + 1)) {
+        return at + 1;
+    }
+    let ip = |i: usize| IP_CHARS[usize::from(b[i])] != 0;
+    let mut s = at;
+    while s > 0 && ip(s - 1) && s - 1 != *failed {
+        s -= 1;
+    }
+    if s == 0 || b[s - 1] != b'"' || backslashes_before(b, s - 1) % 2 == 1 {
+        *failed = at;
+        return at + 1;
+    }
+    let mut e = at + 1;
+    while e < b.len() && ip(e) {
+        e += 1;
+    }
+    if e == b.len() || b[e] != b'"' || b[s..e].iter().filter(|&&c| c != b' ').count() < 2 {
+        return e;
+    }
+    let l = literal(b, s - 1);
+    if !l.key {
+        value(c, &raw[s - 1..l.end], false, true, &mut ds.decoded);
+    }
+    l.end
 }
 
 impl DeepScratch {
@@ -476,38 +626,10 @@ impl DeepScratch {
     }
 }
 
-/// Scans one `json` field's raw text (already validated JSON), adding what
-/// the rules find to `c` when `indicators` is set. Returns the field's own
-/// top-level `.tag` string literal (with quotes), when it is an object with
-/// one and `want_tag` is set.
-///
-/// The first walk tracks only the level the tag needs; the few fields where
-/// it meets both kinds of key of the username rule are walked again.
-pub fn scan<'a>(
-    raw: &'a str,
-    c: &mut Collector,
-    ds: &mut DeepScratch,
-    indicators: bool,
-    want_tag: bool,
-) -> Option<&'a str> {
-    let levels = usize::from(want_tag);
-    let mark = c.mark();
-    match walk(raw, c, ds, indicators, levels) {
-        Ok(tag) => tag.filter(|_| want_tag),
-        Err(UsernameKeys) => {
-            c.truncate(mark);
-            let tag = walk(raw, c, ds, indicators, TRACKED_DEPTH);
-            tag.ok().flatten().filter(|_| want_tag)
-        }
-    }
-}
-
-/// See [`Untracked`].
-struct UsernameKeys;
-
-/// The walk of [`scan`], tracking the outermost `levels` levels (at most
-/// [`TRACKED_DEPTH`]); with fewer, it gives up where a username may be in
-/// a level it does not track ([`Untracked`]).
+/// The full walk: every string literal of the field in turn, tracking the
+/// keys of the outermost `levels` levels (at most [`TRACKED_DEPTH`]) for the
+/// username rule and the top-level `.tag`, which it returns. With
+/// `indicators` it applies the rules as it goes.
 ///
 /// It goes from string literal to string literal: in valid JSON a string is
 /// a key exactly when a `:` follows it, so no parser state beyond the
@@ -519,17 +641,10 @@ fn walk<'a>(
     ds: &mut DeepScratch,
     indicators: bool,
     levels: usize,
-) -> Result<Option<&'a str>, UsernameKeys> {
+) -> Option<&'a str> {
     let b = raw.as_bytes();
     let field_has_at = indicators && memchr::memchr(b'@', b).is_some();
-    if levels == 0 {
-        if indicators {
-            values_only(raw, c, ds, field_has_at)?;
-        }
-        return Ok(None);
-    }
     let mut tag = None;
-    let mut untracked = Untracked::default();
     ds.frames.clear();
     let mut depth = 0usize;
     let mut i = 0;
@@ -547,15 +662,13 @@ fn walk<'a>(
                         if let Some(f) = ds.frames.last_mut() {
                             f.key = role;
                         }
-                    } else if indicators && levels < TRACKED_DEPTH {
-                        untracked.key(lit, l.escaped, &mut ds.decoded)?;
                     }
                 } else {
                     if let Some(f) = ds.current(depth) {
                         match f.key {
                             KeyRole::DisplayName => f.display_name = Some((i, l.end)),
                             KeyRole::Identity => f.identity = true,
-                            KeyRole::Tag if depth == 1 => tag = Some(lit),
+                            KeyRole::Tag if depth == 1 && tag.is_none() => tag = Some(lit),
                             _ => {}
                         }
                         f.key = KeyRole::Other;
@@ -614,11 +727,12 @@ fn walk<'a>(
             }
         }
     }
-    Ok(tag)
+    tag
 }
 
-/// The top-level `.tag` string literal of a `json` field, without looking
-/// for indicators. Dropbox writes `.tag` first, which is checked at once.
+/// The top-level `.tag` string literal of a `json` field (the first, when
+/// the object repeats the key). Dropbox writes `.tag` first, which is
+/// checked at once; elsewhere the walk finds it.
 pub fn top_tag<'a>(raw: &'a str, ds: &mut DeepScratch) -> Option<&'a str> {
     if let Some(rest) = raw.strip_prefix("{\".tag\":\"") {
         if let Some(k) = memchr::memchr2(b'"', b'\\', rest.as_bytes()) {
@@ -627,7 +741,7 @@ pub fn top_tag<'a>(raw: &'a str, ds: &mut DeepScratch) -> Option<&'a str> {
             }
         }
     }
-    scan(raw, &mut Collector::default(), ds, false, true)
+    walk(raw, &mut Collector::default(), ds, false, 1)
 }
 
 #[cfg(test)]
@@ -719,6 +833,19 @@ mod tests {
     }
 
     #[test]
+    fn every_byte_of_unicode_white_space_may_be_around_an_address() {
+        let mut buf = [0u8; 4];
+        for ch in (0..=0x10FFFF).filter_map(char::from_u32) {
+            if ch.is_whitespace() && !ch.is_ascii() {
+                for &b in ch.encode_utf8(&mut buf).as_bytes() {
+                    assert_ne!(IP_CHARS[usize::from(b)], 0, "{ch:?}");
+                }
+            }
+        }
+        assert_eq!(IP_CHARS[0xD0], 0, "Cyrillic");
+    }
+
+    #[test]
     fn a_bare_string_field_is_checked() {
         assert_eq!(
             deep(r#""10.0.0.1""#),
@@ -775,19 +902,22 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    /// `scan` (with and without the tag, so with every choice of tracked
-    /// levels) finds what [`oracle`] finds, and the tag that the walk
-    /// tracking every level finds.
-    fn check_equivalent(raw: &str) {
+    /// `scan` (with and without the tag) finds what [`oracle`] finds, and the
+    /// first top-level tag, as the full walk does; so does [`anchored`] when
+    /// it reads the field, which it reports.
+    fn check_equivalent(raw: &str) -> bool {
         let mut want = Collector::default();
         oracle(&serde_json::from_str(raw).unwrap(), &mut want);
         let want = written(&mut want);
         let mut ds = DeepScratch::default();
         let mut c = Collector::default();
-        let full_tag = walk(raw, &mut c, &mut ds, true, TRACKED_DEPTH)
-            .ok()
-            .flatten();
+        let full_tag = walk(raw, &mut c, &mut ds, true, TRACKED_DEPTH);
         assert_eq!(written(&mut c), want, "full walk: {raw}");
+        let mut c = Collector::default();
+        let anchors = anchored(raw, &mut c, &mut ds).is_ok();
+        if anchors {
+            assert_eq!(written(&mut c), want, "anchored: {raw}");
+        }
         for want_tag in [false, true] {
             let mut c = Collector::default();
             let tag = scan(raw, &mut c, &mut ds, true, want_tag);
@@ -795,30 +925,52 @@ mod tests {
             assert_eq!(tag, full_tag.filter(|_| want_tag), "{raw}");
             assert_eq!(scan(raw, &mut c, &mut ds, false, want_tag), tag, "{raw}");
         }
+        anchors
     }
 
     #[test]
-    fn fast_paths_agree_on_escapes_and_untracked_levels() {
+    fn anchors_and_the_walk_agree_on_escapes_keys_and_numbers() {
+        // Read at anchors.
+        for raw in [
+            // Escaped values: white space around addresses, ruled-out escapes.
+            r#"["\n 10.0.0.2\t","\u00a010.0.0.3\u3000","\u2003::1","\r\n","\f1.1.1.1"]"#,
+            r#"["10.0.0.4\b","10.0.0.5\/","\"10.0.0.6\"","\\10.0.0.7","10.0.0.8\\"]"#,
+            r#"["\ud83d\ude00 1.2.3.4","\u0418\u0432@ex.com","a\\b@ex.com","a\"b@ex.com"]"#,
+            r#"["tab\there@ex.com","x@y.z\n","\"q\"@ex.com"," \"1.2.3.4"]"#,
+            // Keys are not values; numbers and structure are not strings.
+            r#"{"10.0.0.9":1,"k@ex.com":"v","::1" : [1.5, 2.5e3, -0.5],"n":1.25}"#,
+            r#"{"a":"b","c" : "d", "e":{"f":"1.2.3.4" },"g":[":",":: ","a:b"]}"#,
+            r#"{"x\n10.0.0.1":"y","z\t": "\t10.0.0.2","w":"  10.0.0.3  "}"#,
+            // A username key without an identity key, and the reverse.
+            r#"{"a":{"display_name":"NoId","other":1},"b":["display_name"]}"#,
+            r#"{"b":[{"email":"e@ex.io","account_id":"dbid:1"}]}"#,
+            // Addresses among other text.
+            r#"["photo 1.2.png","v1.2.3.4","1.2.3.4x","acme.example","a.b.c.d","ab:cd","::","1::"]"#,
+            // Top-level tags: first, last, not first, repeated.
+            r#"{"x":{".tag":"inner"},".tag":"outer","y":"10.1.1.1"}"#,
+            r#"{".tag":"a",".tag":"b"}"#,
+            r#" { ".tag" : "spaced" , "ip" : " 10.2.2.2 " } "#,
+            r#""10.0.0.7""#,
+            r#""\t10.0.0.8""#,
+            "42",
+        ] {
+            assert!(check_equivalent(raw), "not read at anchors: {raw}");
+        }
+        // Left to the walk.
         for raw in [
             // Escaped keys the username rule reads, below the first level.
             r#"{"a":{"display\u005fname":"Esc","account_id":"x"}}"#,
             r#"{"a":{"display_name":"Esc","\u0065mail":"x@ex.io"}}"#,
             r#"{"a":[{"team_member_\u0069d":"t","d\u0069splay_name":" Both "}]}"#,
-            r#"{"a":{"display_name":"NoId","other":1}}"#,
             r#"{"a":{"display_name":"NullId","email":null}}"#,
-            // Escaped values: an `@`, digits, white space, ruled-out escapes.
-            r#"["x\u0040ex.com","\u0031\u0030.0.0.1","\n 10.0.0.2\t","\u00a010.0.0.3\u3000"]"#,
-            r#"["10.0.0.4\b","10.0.0.5\/","\"10.0.0.6\"","fe80::\u0031","\ud83d\ude00 1.2.3.4"]"#,
-            r#"["\u0418\u0432\u0430\u043d","a\\b@ex.com","\u0040","x\u0040y.z"]"#,
-            // Top-level tags: first, last, not first, repeated, escaped.
-            r#"{"x":{".tag":"inner"},".tag":"outer","y":"10.1.1.1"}"#,
-            r#"{".tag":"a",".tag":"b"}"#,
+            r#"[{"display_name":"A","account_id":1},{"display_name":"B"},{"email":"x"}]"#,
+            // Both keys, in different objects.
+            r#"{"a":{"display_name":"NoId","other":1},"b":[{"email":"e@ex.io"}]}"#,
+            // Escaped ASCII in values: an `@`, digits, a space.
+            r#"["x\u0040ex.com","\u0031\u0030.0.0.1","\u002010.0.0.2","\u0040"]"#,
             r#"{"_t\u0061g":"esc","z":[".tag"]}"#,
-            r#" { ".tag" : "spaced" , "ip" : " 10.2.2.2 " } "#,
-            r#""10.0.0.7""#,
-            "42",
         ] {
-            check_equivalent(raw);
+            assert!(!check_equivalent(raw), "read at anchors: {raw}");
         }
     }
 
@@ -837,7 +989,11 @@ mod tests {
             "_tag",
             "x",
             "ip",
+            "10.0.0.2",
+            "k@ex.com",
         ];
+        /// [`KEYS`] but the identity keys: fields [`anchored`] reads.
+        const ANCHORED_KEYS: &[&str] = &["display_name", ".tag", "x", "10.0.0.2", "k@ex.com"];
         const TEXTS: &[&str] = &[
             "10.0.0.1",
             " 192.168.1.1 ",
@@ -855,19 +1011,28 @@ mod tests {
             "x \"y\" \\ z",
             "\u{a0}10.9.9.9\n",
             "\u{1F600}",
+            "\t10.0.0.9",
+            "\u{3000}::1\u{85}",
+            "a.b",
+            "x:y",
+            "photo 1.2.png",
+            "a\\b@ex.com",
+            " \"1.2.3.4\" ",
+            "\u{418}@ex.com",
         ];
 
-        fn value() -> impl Strategy<Value = Value> {
+        fn value(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
             let leaf = prop_oneof![
                 Just(Value::Null),
                 any::<bool>().prop_map(Value::Bool),
                 (0u32..1000).prop_map(Value::from),
+                (-100i32..100).prop_map(|n| Value::from(f64::from(n) / 8.0)),
                 proptest::sample::select(TEXTS).prop_map(Value::from),
             ];
-            leaf.prop_recursive(5, 48, 6, |inner| {
+            leaf.prop_recursive(5, 48, 6, move |inner| {
                 prop_oneof![
                     proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                    proptest::collection::btree_map(proptest::sample::select(KEYS), inner, 0..6)
+                    proptest::collection::btree_map(proptest::sample::select(keys), inner, 0..6)
                         .prop_map(|m| Value::Object(
                             m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
                         )),
@@ -880,14 +1045,17 @@ mod tests {
             bits.next().unwrap_or(false)
         }
 
-        fn string(s: &str, bits: &mut dyn Iterator<Item = bool>, out: &mut String) {
+        /// A string literal of `s`; `ascii` lets a `\\u` escape stand for an
+        /// ASCII character.
+        fn string(s: &str, ascii: bool, bits: &mut dyn Iterator<Item = bool>, out: &mut String) {
             out.push('"');
             for ch in s.chars() {
                 match ch {
                     '"' => out.push_str("\\\""),
                     '\\' => out.push_str("\\\\"),
                     '\n' => out.push_str("\\n"),
-                    _ if pick(bits) => {
+                    '\t' => out.push_str("\\t"),
+                    _ if (ascii || !ch.is_ascii()) && pick(bits) => {
                         let mut units = [0u16; 2];
                         for u in ch.encode_utf16(&mut units) {
                             out.push_str(&format!("\\u{u:04x}"));
@@ -901,19 +1069,19 @@ mod tests {
 
         /// JSON text of `v` with some characters escaped and some white
         /// space between tokens, as `bits` chooses.
-        fn write(v: &Value, bits: &mut dyn Iterator<Item = bool>, out: &mut String) {
+        fn write(v: &Value, ascii: bool, bits: &mut dyn Iterator<Item = bool>, out: &mut String) {
             if pick(bits) {
                 out.push(' ');
             }
             match v {
-                Value::String(s) => string(s, bits, out),
+                Value::String(s) => string(s, ascii, bits, out),
                 Value::Array(a) => {
                     out.push('[');
                     for (n, e) in a.iter().enumerate() {
                         if n > 0 {
                             out.push(',');
                         }
-                        write(e, bits, out);
+                        write(e, ascii, bits, out);
                     }
                     out.push(']');
                 }
@@ -923,12 +1091,12 @@ mod tests {
                         if n > 0 {
                             out.push(',');
                         }
-                        string(k, bits, out);
+                        string(k, ascii, bits, out);
                         if pick(bits) {
                             out.push('\t');
                         }
                         out.push(':');
-                        write(e, bits, out);
+                        write(e, ascii, bits, out);
                     }
                     out.push('}');
                 }
@@ -942,12 +1110,24 @@ mod tests {
         proptest! {
             #[test]
             fn scan_agrees_with_the_oracle(
-                v in value(),
+                v in value(KEYS),
                 bits in proptest::collection::vec(proptest::bool::weighted(0.15), 0..600),
             ) {
                 let mut raw = String::new();
-                write(&v, &mut bits.into_iter(), &mut raw);
+                write(&v, true, &mut bits.into_iter(), &mut raw);
                 check_equivalent(&raw);
+            }
+
+            /// Without identity keys and escaped ASCII, every field is read
+            /// at its anchors.
+            #[test]
+            fn anchors_agree_with_the_oracle(
+                v in value(ANCHORED_KEYS),
+                bits in proptest::collection::vec(proptest::bool::weighted(0.15), 0..600),
+            ) {
+                let mut raw = String::new();
+                write(&v, false, &mut bits.into_iter(), &mut raw);
+                prop_assert!(check_equivalent(&raw), "not read at anchors: {}", raw);
             }
         }
     }
