@@ -426,17 +426,13 @@ pub fn scan<'a>(
 /// [`anchored`] cannot read this field: it goes to the full [`walk`].
 struct Walk;
 
-/// `"display_name"` and the identity keys as they appear, quoted, in JSON
-/// text without escapes.
-static USERNAME_KEYS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
+/// The identity keys as they appear, quoted, in JSON text without escapes.
+static IDENTITY_FINDERS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
     std::sync::LazyLock::new(|| {
-        [
-            "\"display_name\"",
-            "\"account_id\"",
-            "\"email\"",
-            "\"team_member_id\"",
-        ]
-        .map(memchr::memmem::Finder::new)
+        IDENTITY_KEYS
+            .iter()
+            .map(|k| memchr::memmem::Finder::new(&format!("\"{k}\"")).into_owned())
+            .collect()
     });
 
 /// The rules read at their anchors, the only places where one can match:
@@ -450,16 +446,15 @@ static USERNAME_KEYS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> 
 /// At each anchor it finds the string literal around it and applies the
 /// rules to it as the walk would (a key is skipped), then goes on past it,
 /// so no byte is read more than a few times. Two kinds of field are left
-/// to the walk: one that holds both a `"display_name"` key and an identity
-/// key (the username rule needs the object structure), and one with a `\u`
+/// to the walk: one that holds both a `"display_name"` key (found among the
+/// anchors, at its [`NAME_BYTE`]) and an identity key (the username rule
+/// needs the object structure), and one with a `\u`
 /// escape of an ASCII character (a key or an `@` may be spelled with it),
 /// which JSON writers never need and Dropbox does not write.
 fn anchored(raw: &str, c: &mut Collector, ds: &mut DeepScratch) -> Result<(), Walk> {
     let b = raw.as_bytes();
-    let [name, ids @ ..] = &*USERNAME_KEYS;
-    if name.find(b).is_some() && ids.iter().any(|f| f.find(b).is_some()) {
-        return Err(Walk);
-    }
+    // Whether the field holds an identity key, once a `"display_name"` asks.
+    let mut identity: Option<bool> = None;
     // One pass from anchor to anchor. It keeps to escape boundaries: it
     // starts outside any string and goes on past each escape, literal or
     // run it reads, so a `\\` it meets begins an escape.
@@ -472,6 +467,16 @@ fn anchored(raw: &str, c: &mut Collector, ds: &mut DeepScratch) -> Result<(), Wa
             let next = match b[at] {
                 b'\\' => escape(raw, at, c, ds)?,
                 b'@' => around(raw, at, c, ds),
+                NAME_BYTE => {
+                    if username_key_at(b, at)
+                        && *identity.get_or_insert_with(|| {
+                            IDENTITY_FINDERS.iter().any(|f| f.find(b).is_some())
+                        })
+                    {
+                        return Err(Walk);
+                    }
+                    at + 1
+                }
                 _ => ip_run(raw, at, &mut failed, c, ds),
             };
             if next >= base + 16 {
@@ -486,21 +491,43 @@ fn anchored(raw: &str, c: &mut Collector, ds: &mut DeepScratch) -> Result<(), Wa
     Ok(())
 }
 
+/// The byte of [`USERNAME_KEY`] the anchors include, one that JSON text
+/// seldom holds (`y`), and its place in the key.
+const NAME_BYTE: u8 = b'y';
+const NAME_AT: usize = {
+    let k = USERNAME_KEY.as_bytes();
+    let mut i = 0;
+    while k[i] != NAME_BYTE {
+        i += 1;
+    }
+    i
+};
+
+/// Whether the [`NAME_BYTE`] at `b[at]` is in a quoted [`USERNAME_KEY`].
+fn username_key_at(b: &[u8], at: usize) -> bool {
+    let key = USERNAME_KEY.as_bytes();
+    at.checked_sub(NAME_AT + 1)
+        .and_then(|s| b.get(s..s + key.len() + 2))
+        .is_some_and(|q| q[0] == b'"' && &q[1..=key.len()] == key && q[key.len() + 1] == b'"')
+}
+
 /// One bit for each anchor byte among the 16 bytes of `b` from `k` on: an
-/// `@`, `.` or `\\`, or a `:` that does not follow a quote. (A `:` after a
+/// `@`, `.` or `\\`, a [`NAME_BYTE`], or a `:` that does not follow a quote. (A `:` after a
 /// quote is the one between a key and its value, or the first of an
 /// address's `::`, whose second `:` is an anchor.)
 #[inline]
 fn anchor_bits(b: &[u8], k: usize) -> u32 {
     use wide::u8x16;
-    let mut chunk = [0u8; 16];
-    match b.get(k..k + 16) {
-        Some(c) => chunk.copy_from_slice(c),
-        None => chunk[..b.len() - k].copy_from_slice(&b[k..]),
-    }
-    let v = u8x16::new(chunk);
+    let v = match b.get(k..k + 16) {
+        Some(c) => u8x16::new(c.try_into().expect("16 bytes")),
+        None => {
+            let mut chunk = [0u8; 16];
+            chunk[..b.len() - k].copy_from_slice(&b[k..]);
+            u8x16::new(chunk)
+        }
+    };
     let is = |c: u8| v.cmp_eq(u8x16::splat(c));
-    let others = (is(b'@') | is(b'.')) | is(b'\\');
+    let others = (is(b'@') | is(b'.')) | (is(b'\\') | is(NAME_BYTE));
     let [others, colons, quotes] = [others, is(b':'), is(b'"')].map(|m| m.move_mask() as u32);
     let after_quote = (quotes << 1) | u32::from(k > 0 && b[k - 1] == b'"');
     others | (colons & !after_quote)
@@ -578,11 +605,18 @@ fn ip_run(
     ds: &mut DeepScratch,
 ) -> usize {
     let b = raw.as_bytes();
-    // In an address (of two characters or more) a separator has a
-    // neighbour that is a hex digit or a separator: most `:` between a key
-    // and its value, and `.` in names, are ruled out here.
-    let text = |i: Option<&u8>| i.is_some_and(|&c| IP_CHARS[usize::from(c)] & IP_TEXT != 0);
-    if !text(at.checked_sub(1).and_then(|i| b.get(i))) && !text(b.get(at + 1)) {
+    // In an address a `.` is between two decimal digits, and a `:` has a
+    // neighbour that is a hex digit or a `:`: the `.` of most names and the
+    // `:` of most ids are ruled out here.
+    let (before, after) = (at.checked_sub(1).and_then(|i| b.get(i)), b.get(at + 1));
+    let near = if b[at] == b'.' {
+        let digit = |c: Option<&u8>| c.is_some_and(u8::is_ascii_digit);
+        digit(before) && digit(after)
+    } else {
+        let text = |c: Option<&u8>| c.is_some_and(|&c| IP_CHARS[usize::from(c)] & IP_TEXT != 0);
+        text(before) || text(after)
+    };
+    if !near {
         return at + 1;
     }
     let ip = |i: usize| IP_CHARS[usize::from(b[i])] != 0;
@@ -829,6 +863,36 @@ mod tests {
         }
         for lone in [r#""\ud800""#, r#""\udc00\ud800""#, r#""\ud800\u0041""#] {
             assert!(!unescape(lone, &mut out), "{lone}");
+        }
+    }
+
+    #[test]
+    fn anchor_bits_are_the_anchor_bytes_at_every_offset() {
+        let alphabet = b":\"@.\\ya ";
+        let mut seed = 1u64;
+        for _ in 0..2000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (seed >> 33) as usize % 40;
+            let b: Vec<u8> = (0..len)
+                .map(|i| alphabet[((seed >> (i % 50)) as usize + i * 7) % alphabet.len()])
+                .collect();
+            for k in 0..len {
+                let want = (0..16)
+                    .filter(|&i| {
+                        let Some(&c) = b.get(k + i) else { return false };
+                        let after_quote = (k + i).checked_sub(1).is_some_and(|p| b[p] == b'"');
+                        matches!(c, b'@' | b'.' | b'\\' | NAME_BYTE) || (c == b':' && !after_quote)
+                    })
+                    .fold(0u32, |m, i| m | 1 << i);
+                assert_eq!(
+                    anchor_bits(&b, k),
+                    want,
+                    "{:?} at {k}",
+                    String::from_utf8_lossy(&b)
+                );
+            }
         }
     }
 
