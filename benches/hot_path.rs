@@ -17,44 +17,17 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use serde::de::IgnoredAny;
 use std::time::Duration;
-use teamlog::generate::{generate, GenerateOptions};
+
+mod common;
+use common::{options, sample};
 use teamlog_core::framing::{self, Chunk};
 use teamlog_core::indicators::{Collector, IndicatorKind};
 use teamlog_core::pipeline::process_chunk;
 use teamlog_core::schema::Plan;
 use teamlog_core::timestamp::{parse_rfc3339, Timestamp};
-use teamlog_core::transform::{ChunkOutput, RowIdMode, Scratch, TransformOptions, Transformer};
+use teamlog_core::transform::{ChunkOutput, Scratch, TransformOptions, Transformer};
 
-const SAMPLE_BYTES: u64 = 4 << 20;
 const CHUNK_BYTES: usize = 1 << 20;
-
-/// ~4 MB of valid raw API events, the same bytes on every run.
-fn sample() -> Vec<u8> {
-    let opts = GenerateOptions {
-        bytes: Some(SAMPLE_BYTES),
-        seed: 1,
-        ..GenerateOptions::default()
-    };
-    let mut out = Vec::with_capacity(SAMPLE_BYTES as usize + (64 << 10));
-    generate(&opts, &mut out).expect("generating into memory cannot fail");
-    out
-}
-
-fn options() -> TransformOptions {
-    TransformOptions {
-        row_id: RowIdMode::Content,
-        parse_time: parse_rfc3339("2024-01-01T00:00:00Z").expect("valid"),
-        source_id: None,
-        source_label: None,
-        source_label_from_path: false,
-        max_line_bytes: 16 << 20,
-        keep_reject_records: false,
-        reject_notes: 0,
-        nanos_range: false,
-        deep_indicators: false,
-        lint: false,
-    }
-}
 
 fn configure() -> Criterion {
     Criterion::default()
