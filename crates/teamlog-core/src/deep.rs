@@ -441,16 +441,17 @@ static IDENTITY_FINDERS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>
 /// - an IP address is a string made of hex digits, `.`, `:` and white space,
 ///   around a `.` or a `:`;
 /// - an escape that stands for white space (`\n`, `\u3000`, ...) may trim
-///   down to an address.
+///   down to an address, and one may stand for an `@`, `.` or `:`;
+/// - the username rule needs a `"display_name"` key (found at its
+///   [`NAME_BYTE`]).
 ///
 /// At each anchor it finds the string literal around it and applies the
 /// rules to it as the walk would (a key is skipped), then goes on past it,
 /// so no byte is read more than a few times. Two kinds of field are left
-/// to the walk: one that holds both a `"display_name"` key (found among the
-/// anchors, at its [`NAME_BYTE`]) and an identity key (the username rule
-/// needs the object structure), and one with a `\u`
-/// escape of an ASCII character (a key or an `@` may be spelled with it),
-/// which JSON writers never need and Dropbox does not write.
+/// to the walk: one that holds both a `"display_name"` key and an identity
+/// key (the username rule needs the object structure), and one with a `\u`
+/// escape of a letter, digit or `_` (a key or an address may be spelled with
+/// it), which JSON writers have no reason to write.
 fn anchored(raw: &str, c: &mut Collector, ds: &mut DeepScratch) -> Result<(), Walk> {
     let b = raw.as_bytes();
     // Whether the field holds an identity key, once a `"display_name"` asks.
@@ -533,24 +534,29 @@ fn anchor_bits(b: &[u8], k: usize) -> u32 {
     others | (colons & !after_quote)
 }
 
-/// Reads the escape at `b[at]`: one that stands for white space is an
-/// anchor (the literal around it is read); one that stands for an ASCII
-/// character hands the field to the walk. Returns where the scan goes on.
+/// Reads the escape at `b[at]`: one that stands for white space, `@`, `.`
+/// or `:` is an anchor (the literal around it is read); one that stands for
+/// a letter, a digit or `_` hands the field to the walk (it may spell a key
+/// of the username rule, or a digit of an address); any other (`\"`, or
+/// the `\u003c` for `<` that some writers use) is skipped. Returns where
+/// the scan goes on.
 #[inline]
 fn escape(raw: &str, at: usize, c: &mut Collector, ds: &mut DeepScratch) -> Result<usize, Walk> {
     let b = raw.as_bytes();
-    let (space, len) = match b.get(at + 1) {
+    let (anchor, len) = match b.get(at + 1) {
         Some(b'u') => {
             let code = b.get(at + 2..at + 6).and_then(hex_code).ok_or(Walk)?;
-            if code < 0x80 {
-                return Err(Walk);
+            match char::from_u32(code) {
+                Some(ch) if ch.is_ascii_alphanumeric() || ch == '_' => return Err(Walk),
+                Some(ch) => (ch.is_whitespace() || matches!(ch, '@' | '.' | ':'), 6),
+                // Half of a surrogate pair: not text an address or `@` is made of.
+                None => (false, 6),
             }
-            (char::from_u32(code).is_some_and(char::is_whitespace), 6)
         }
         Some(b'n' | b'r' | b't' | b'f') => (true, 2),
         _ => (false, 2),
     };
-    Ok(if space {
+    Ok(if anchor {
         around(raw, at, c, ds)
     } else {
         at + len
@@ -1001,6 +1007,9 @@ mod tests {
             r#"["10.0.0.4\b","10.0.0.5\/","\"10.0.0.6\"","\\10.0.0.7","10.0.0.8\\"]"#,
             r#"["\ud83d\ude00 1.2.3.4","\u0418\u0432@ex.com","a\\b@ex.com","a\"b@ex.com"]"#,
             r#"["tab\there@ex.com","x@y.z\n","\"q\"@ex.com"," \"1.2.3.4"]"#,
+            // Escaped `@`, `.`, `:`, white space and other punctuation.
+            r#"["x\u0040ex.com","1\u002e2.3.4","\u003a:1","\u002010.0.0.2","\u0040"]"#,
+            r#"["a\u0026b@ex.com","\u003c10.0.0.3\u003e","\u003c\u003e","10.0.0.4\u0026"]"#,
             // Keys are not values; numbers and structure are not strings.
             r#"{"10.0.0.9":1,"k@ex.com":"v","::1" : [1.5, 2.5e3, -0.5],"n":1.25}"#,
             r#"{"a":"b","c" : "d", "e":{"f":"1.2.3.4" },"g":[":",":: ","a:b"]}"#,
@@ -1030,8 +1039,8 @@ mod tests {
             r#"[{"display_name":"A","account_id":1},{"display_name":"B"},{"email":"x"}]"#,
             // Both keys, in different objects.
             r#"{"a":{"display_name":"NoId","other":1},"b":[{"email":"e@ex.io"}]}"#,
-            // Escaped ASCII in values: an `@`, digits, a space.
-            r#"["x\u0040ex.com","\u0031\u0030.0.0.1","\u002010.0.0.2","\u0040"]"#,
+            // Escaped letters and digits in values.
+            r#"["x\u0065@ex.com","\u0031\u0030.0.0.1","10.0.0.\u0032"]"#,
             r#"{"_t\u0061g":"esc","z":[".tag"]}"#,
         ] {
             assert!(!check_equivalent(raw), "read at anchors: {raw}");
@@ -1109,8 +1118,8 @@ mod tests {
             bits.next().unwrap_or(false)
         }
 
-        /// A string literal of `s`; `ascii` lets a `\\u` escape stand for an
-        /// ASCII character.
+        /// A string literal of `s`; `ascii` lets a `\\u` escape stand for a
+        /// letter, digit or `_` (other characters may be escaped either way).
         fn string(s: &str, ascii: bool, bits: &mut dyn Iterator<Item = bool>, out: &mut String) {
             out.push('"');
             for ch in s.chars() {
@@ -1119,7 +1128,7 @@ mod tests {
                     '\\' => out.push_str("\\\\"),
                     '\n' => out.push_str("\\n"),
                     '\t' => out.push_str("\\t"),
-                    _ if (ascii || !ch.is_ascii()) && pick(bits) => {
+                    _ if (ascii || !(ch.is_ascii_alphanumeric() || ch == '_')) && pick(bits) => {
                         let mut units = [0u16; 2];
                         for u in ch.encode_utf16(&mut units) {
                             out.push_str(&format!("\\u{u:04x}"));
@@ -1182,8 +1191,8 @@ mod tests {
                 check_equivalent(&raw);
             }
 
-            /// Without identity keys and escaped ASCII, every field is read
-            /// at its anchors.
+            /// Without identity keys and escaped letters, digits and `_`,
+            /// every field is read at its anchors.
             #[test]
             fn anchors_agree_with_the_oracle(
                 v in value(ANCHORED_KEYS),
