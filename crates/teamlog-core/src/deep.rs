@@ -10,7 +10,7 @@
 //! where a rule can match (an `@`, a `.` or `:` of an address, an escape of
 //! white space), found 16 bytes at a time, and the string literal around
 //! each. A field that may hold a username (a `"display_name"` key and an
-//! identity key), or that spells an ASCII character with a `\u` escape, is
+//! identity key), or that spells a letter, digit or `_` with a `\u` escape, is
 //! read by the full walk (`walk`) from string literal to string literal,
 //! tracking object keys. Values go to the event's indicator [`Collector`],
 //! so they are trimmed, sorted and deduplicated together with the declared
