@@ -395,31 +395,16 @@ fn value(c: &mut Collector, lit: &str, escaped: bool, field_has_at: bool, decode
     }
 }
 
-/// Scans one `json` field's raw text (already validated JSON), adding what
-/// the rules find to `c` when `indicators` is set. Returns the field's own
-/// top-level `.tag` string literal (with quotes), when it is an object with
-/// one and `want_tag` is set.
+/// Adds what the rules find in one `json` field's raw text (already
+/// validated JSON) to `c`. The field's top-level `.tag` is [`top_tag`]'s.
 ///
 /// Most fields are read by `anchored`, which looks only at the few places
 /// where a rule can match; the rest by the full `walk`.
-pub fn scan<'a>(
-    raw: &'a str,
-    c: &mut Collector,
-    ds: &mut DeepScratch,
-    indicators: bool,
-    want_tag: bool,
-) -> Option<&'a str> {
-    if indicators {
-        let mark = c.mark();
-        if let Err(Walk) = anchored(raw, c, ds) {
-            c.truncate(mark);
-            walk(raw, c, ds, true, TRACKED_DEPTH);
-        }
-    }
-    if want_tag {
-        top_tag(raw, ds)
-    } else {
-        None
+pub fn scan(raw: &str, c: &mut Collector, ds: &mut DeepScratch) {
+    let mark = c.mark();
+    if let Err(Walk) = anchored(raw, c, ds) {
+        c.truncate(mark);
+        walk(raw, c, ds, true, TRACKED_DEPTH);
     }
 }
 
@@ -643,7 +628,8 @@ fn ip_run(
     }
     let l = literal(b, s - 1);
     if !l.key {
-        value(c, &raw[s - 1..l.end], false, true, &mut ds.decoded);
+        // The run is the candidate `value` would look for.
+        check_string(c, &raw[s - 1..l.end], false, &mut ds.decoded);
     }
     l.end
 }
@@ -790,7 +776,7 @@ mod tests {
 
     fn deep(raw: &str) -> String {
         let mut c = Collector::default();
-        scan(raw, &mut c, &mut DeepScratch::default(), true, true);
+        scan(raw, &mut c, &mut DeepScratch::default());
         let mut out = Vec::new();
         c.write(&mut out);
         String::from_utf8(out).unwrap()
@@ -838,7 +824,7 @@ mod tests {
         let raw = format!("{}\"10.0.0.1\"{}", "[{\"k\":".repeat(n), "}]".repeat(n));
         let mut ds = DeepScratch::default();
         let mut c = Collector::default();
-        scan(&raw, &mut c, &mut ds, true, true);
+        scan(&raw, &mut c, &mut ds);
         assert!(ds.frames.capacity() <= TRACKED_DEPTH);
         let mut out = Vec::new();
         c.write(&mut out);
@@ -849,7 +835,7 @@ mod tests {
         // A key deep down is still a key, not a value.
         let raw = format!("{}{{\"10.0.0.2\":1}}{}", "[".repeat(200), "]".repeat(200));
         let mut c = Collector::default();
-        scan(&raw, &mut c, &mut ds, true, true);
+        scan(&raw, &mut c, &mut ds);
         let mut out = Vec::new();
         c.write(&mut out);
         assert!(out.is_empty());
@@ -972,9 +958,9 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    /// `scan` (with and without the tag) finds what [`oracle`] finds, and the
-    /// first top-level tag, as the full walk does; so does [`anchored`] when
-    /// it reads the field, which it reports.
+    /// `scan` finds what [`oracle`] finds, as the full walk does, and so
+    /// does [`anchored`] when it reads the field, which it reports;
+    /// [`top_tag`] finds the walk's first top-level tag.
     fn check_equivalent(raw: &str) -> bool {
         let mut want = Collector::default();
         oracle(&serde_json::from_str(raw).unwrap(), &mut want);
@@ -988,13 +974,10 @@ mod tests {
         if anchors {
             assert_eq!(written(&mut c), want, "anchored: {raw}");
         }
-        for want_tag in [false, true] {
-            let mut c = Collector::default();
-            let tag = scan(raw, &mut c, &mut ds, true, want_tag);
-            assert_eq!(written(&mut c), want, "want_tag {want_tag}: {raw}");
-            assert_eq!(tag, full_tag.filter(|_| want_tag), "{raw}");
-            assert_eq!(scan(raw, &mut c, &mut ds, false, want_tag), tag, "{raw}");
-        }
+        let mut c = Collector::default();
+        scan(raw, &mut c, &mut ds);
+        assert_eq!(written(&mut c), want, "scan: {raw}");
+        assert_eq!(top_tag(raw, &mut ds), full_tag, "{raw}");
         anchors
     }
 

@@ -75,13 +75,10 @@ pub(super) fn string_content<'a, E: de::Error>(
 /// watches it, its top-level `.tag`.
 #[inline]
 fn json_field(raw: &str, v: &ValuePlan, sc: &mut Scratch) {
-    let details = Captured::is_details(&sc.roles, v);
     if sc.deep {
-        let tag = crate::deep::scan(raw, &mut sc.indicators, &mut sc.deep_scratch, true, details);
-        if details {
-            sc.captured.details_tag(tag);
-        }
-    } else if details {
+        crate::deep::scan(raw, &mut sc.indicators, &mut sc.deep_scratch);
+    }
+    if Captured::is_details(&sc.roles, v) {
         let tag = crate::deep::top_tag(raw, &mut sc.deep_scratch);
         sc.captured.details_tag(tag);
     }
