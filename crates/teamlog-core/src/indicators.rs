@@ -10,96 +10,73 @@
 use crate::json::write_json_str;
 use std::borrow::Cow;
 
-/// An indicator kind as a schema spells it (`indicators: [ip, email]`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IndicatorKind {
-    Ip,
-    Domain,
-    Hostname,
-    Url,
-    NetAddr,
-    Md5,
-    Sha1,
-    Sha256,
-    TraceId,
-    AwsAccountId,
-    AwsInstanceId,
-    AwsArn,
-    AwsTag,
-    Email,
-    Username,
-    ActorId,
-    Mac,
-}
+/// An enum and its `ALL`, every variant in the order written, from one list.
+macro_rules! enum_with_all {
+    ($(#[$m:meta])* pub enum $name:ident { $($v:ident),* $(,)? } $all:literal) => {
+        $(#[$m])*
+        pub enum $name {
+            $($v),*
+        }
 
-impl IndicatorKind {
-    /// Every kind, in the order above.
-    pub const ALL: [IndicatorKind; 17] = {
-        use IndicatorKind::*;
-        [
-            Ip,
-            Domain,
-            Hostname,
-            Url,
-            NetAddr,
-            Md5,
-            Sha1,
-            Sha256,
-            TraceId,
-            AwsAccountId,
-            AwsInstanceId,
-            AwsArn,
-            AwsTag,
-            Email,
-            Username,
-            ActorId,
-            Mac,
-        ]
+        impl $name {
+            #[doc = $all]
+            pub const ALL: [$name; [$($name::$v),*].len()] = [$($name::$v),*];
+        }
     };
 }
 
-/// The output column a value lands in. The order of the variants is the order of
-/// the columns in the output: docs/CONTRACT.md §5 names ip, email and
-/// username first, the rest follow in the order of docs/schema.md.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u8)]
-pub enum Bucket {
-    IpAddresses,
-    Emails,
-    Usernames,
-    DomainNames,
-    MacAddresses,
-    Md5Hashes,
-    Sha1Hashes,
-    Sha256Hashes,
-    TraceIds,
-    AwsArns,
-    AwsAccountIds,
-    AwsInstanceIds,
-    AwsTags,
-    ActorIds,
+enum_with_all! {
+    /// An indicator kind as a schema spells it (`indicators: [ip, email]`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum IndicatorKind {
+        Ip,
+        Domain,
+        Hostname,
+        Url,
+        NetAddr,
+        Md5,
+        Sha1,
+        Sha256,
+        TraceId,
+        AwsAccountId,
+        AwsInstanceId,
+        AwsArn,
+        AwsTag,
+        Email,
+        Username,
+        ActorId,
+        Mac,
+    }
+    "Every kind, in the order above."
+}
+
+enum_with_all! {
+    /// The output column a value lands in. The order of the variants is the order of
+    /// the columns in the output: docs/CONTRACT.md §5 names ip, email and
+    /// username first, the rest follow in the order of docs/schema.md.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    #[repr(u8)]
+    pub enum Bucket {
+        IpAddresses,
+        Emails,
+        Usernames,
+        DomainNames,
+        MacAddresses,
+        Md5Hashes,
+        Sha1Hashes,
+        Sha256Hashes,
+        TraceIds,
+        AwsArns,
+        AwsAccountIds,
+        AwsInstanceIds,
+        AwsTags,
+        ActorIds,
+    }
+    "Every column, in output order."
 }
 
 impl Bucket {
-    /// Every column, in output order.
-    pub const ALL: [Bucket; 14] = [
-        Bucket::IpAddresses,
-        Bucket::Emails,
-        Bucket::Usernames,
-        Bucket::DomainNames,
-        Bucket::MacAddresses,
-        Bucket::Md5Hashes,
-        Bucket::Sha1Hashes,
-        Bucket::Sha256Hashes,
-        Bucket::TraceIds,
-        Bucket::AwsArns,
-        Bucket::AwsAccountIds,
-        Bucket::AwsInstanceIds,
-        Bucket::AwsTags,
-        Bucket::ActorIds,
-    ];
-
     /// The output column, e.g. `p_any_ip_addresses`.
     pub fn column(self) -> &'static str {
         match self {
